@@ -1,0 +1,124 @@
+/**
+ * Backend selection. 'wasm' is the Node default (SIMD, installs without downloads); 'cpu' is pure JS;
+ * 'tensorflow' and 'cuda' use the optional peer dependencies @tensorflow/tfjs-node(-gpu), loaded only when
+ * asked for; 'webgl' / 'webgpu' are for browsers (their packages must be imported by the page).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'cuda' | 'webgl' | 'webgpu';
+export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow', 'cuda', 'webgl', 'webgpu'];
+
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
+const PEER_PACKAGES: Record<string, string> = {
+  tensorflow: '@tensorflow/tfjs-node',
+  cuda: '@tensorflow/tfjs-node-gpu',
+  webgl: '@tensorflow/tfjs-backend-webgl',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+};
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+function localRequire(): NodeRequire {
+  // Works from CommonJS (jest) and from the ESM bundle alike.
+  return createRequire(path.join(process.cwd(), 'noop.js'));
+}
+
+function resolvePackage(name: string): string | null {
+  for (const req of [localRequire(), createRequireFromHere()]) {
+    try {
+      return req.resolve(name);
+    } catch {
+      /* try the next */
+    }
+  }
+  return null;
+}
+
+function createRequireFromHere(): NodeRequire {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const g: any = globalThis as any;
+  if (typeof g.__maaiRequire === 'function') return g.__maaiRequire;
+  try {
+    // CommonJS (jest): `require` exists.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return typeof require === 'function' ? require : localRequire();
+  } catch {
+    return localRequire();
+  }
+}
+
+/** Reports which backends can be used in this process (without initialising them). */
+export function availableBackends(): Record<BackendName, { available: boolean; package: string; note?: string }> {
+  const out = {} as Record<BackendName, { available: boolean; package: string; note?: string }>;
+  out.wasm = { available: resolvePackage('@tensorflow/tfjs-backend-wasm') !== null, package: '@tensorflow/tfjs-backend-wasm' };
+  out.cpu = { available: resolvePackage('@tensorflow/tfjs-backend-cpu') !== null, package: '@tensorflow/tfjs-backend-cpu' };
+  for (const b of ['tensorflow', 'cuda', 'webgl', 'webgpu'] as const) {
+    const pkg = PEER_PACKAGES[b];
+    const browserOnly = (b === 'webgl' || b === 'webgpu') && isNode;
+    out[b] = {
+      available: !browserOnly && resolvePackage(pkg) !== null,
+      package: pkg,
+      note: browserOnly ? 'browser only' : undefined,
+    };
+  }
+  return out;
+}
+
+export interface BackendOptions {
+  /** Number of wasm threads (only honoured where threads work); default: hardware concurrency. */
+  threads?: number;
+}
+
+let wasmRegistered = false;
+
+async function registerWasm(): Promise<void> {
+  if (wasmRegistered) return;
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (isNode) {
+    const entry = resolvePackage('@tensorflow/tfjs-backend-wasm');
+    if (!entry) throw new BackendError('backend "wasm" needs @tensorflow/tfjs-backend-wasm: npm install @tensorflow/tfjs-backend-wasm');
+    const dir = path.dirname(entry) + path.sep;
+    wasm.setWasmPaths(dir);
+  }
+  wasmRegistered = true;
+}
+
+async function requirePeer(name: BackendName): Promise<void> {
+  const pkg = PEER_PACKAGES[name];
+  if (resolvePackage(pkg) === null) {
+    throw new BackendError(
+      `backend "${name}" needs the optional package ${pkg}, which is not installed: run \`npm install ${pkg}\`` +
+        (name === 'tensorflow' || name === 'cuda' ? ' (it downloads the TensorFlow C library at install time)' : ''),
+    );
+  }
+  await import(pkg);
+}
+
+/** Selects and initialises a tfjs backend; resolves to the backend's name. */
+export async function setBackend(name: BackendName = 'wasm', _opts: BackendOptions = {}): Promise<BackendName> {
+  if (!BACKENDS.includes(name)) {
+    throw new BackendError(`unknown backend "${name}"; choose one of ${BACKENDS.join(', ')}`);
+  }
+  if (name === 'wasm') await registerWasm();
+  else if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+  else if ((name === 'webgl' || name === 'webgpu') && isNode) {
+    throw new BackendError(`backend "${name}" runs only in browsers; in Node use wasm, cpu, tensorflow or cuda`);
+  } else await requirePeer(name);
+  const tfName = name === 'cuda' ? 'tensorflow' : name;
+  const ok = await tf.setBackend(tfName);
+  if (!ok) throw new BackendError(`backend "${name}" failed to initialise`);
+  await tf.ready();
+  return name;
+}
+
+export function currentBackend(): string {
+  return tf.getBackend();
+}

@@ -1,0 +1,107 @@
+/**
+ * Conv1d with PyTorch semantics (weight [out, in/groups, k], symmetric zero padding, stride, dilation, groups,
+ * optional bias) on channels-last activations [B, T, C]. The weight is re-laid out once at load to tfjs' [k, in, out].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { WeightStore } from '../weights/store';
+import { Module, param } from './param';
+
+export interface Conv1dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+export class Conv1d implements Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly groups: number;
+  /** Per group: [k, in/groups, out/groups]. */
+  readonly weights: tf.Variable[];
+  readonly bias: tf.Variable | null;
+
+  constructor(opts: Conv1dOptions, weight: tf.Tensor, bias: tf.Tensor | null, name = 'conv1d') {
+    this.inChannels = opts.inChannels;
+    this.outChannels = opts.outChannels;
+    this.kernelSize = opts.kernelSize;
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    this.groups = opts.groups ?? 1;
+    const g = this.groups;
+    if (this.inChannels % g || this.outChannels % g) {
+      throw new RangeError(`${name}: channels ${this.inChannels}->${this.outChannels} not divisible by groups ${g}`);
+    }
+    const ws = tf.tidy(() => {
+      const w = tf.transpose(weight, [2, 1, 0]); // [k, in/g, out]
+      const og = this.outChannels / g;
+      return g === 1 ? [w] : Array.from({ length: g }, (_, i) => tf.slice(w, [0, 0, i * og], [-1, -1, og]));
+    });
+    this.weights = ws.map((w, i) => param(w, `${name}.weight${g > 1 ? `[${i}]` : ''}`));
+    this.bias = bias ? param(bias.clone(), `${name}.bias`) : null;
+    weight.dispose();
+    bias?.dispose();
+  }
+
+  /** Loads `${prefix}.weight` [out, in/groups, k] (and `${prefix}.bias`); the kernel size may come from the weights. */
+  static load(store: WeightStore, prefix: string, opts: Omit<Conv1dOptions, 'kernelSize'> & { kernelSize?: number }): Conv1d {
+    const g = opts.groups ?? 1;
+    const k = opts.kernelSize ?? store.shapeOf(`${prefix}.weight`)[2];
+    const w = store.get(`${prefix}.weight`, [opts.outChannels, opts.inChannels / g, k]);
+    const useBias = opts.bias ?? true;
+    const b = useBias ? store.get(`${prefix}.bias`, [opts.outChannels]) : null;
+    return new Conv1d({ ...opts, kernelSize: k, bias: useBias }, w, b, prefix);
+  }
+
+  /** Receptive field of one output frame, in input frames. */
+  get span(): number {
+    return (this.kernelSize - 1) * this.dilation + 1;
+  }
+
+  outputLength(t: number): number {
+    return Math.floor((t + 2 * this.padding - this.span) / this.stride) + 1;
+  }
+
+  /** x: [B, T, Cin] -> [B, T', Cout]. Zero padding `padding` on both sides, as nn.Conv1d. */
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      if (x.shape[2] !== this.inChannels) {
+        throw new RangeError(`conv1d: input has ${x.shape[2]} channels, expected ${this.inChannels}`);
+      }
+      const p = this.padding;
+      const xp = p > 0 ? tf.pad(x, [[0, 0], [p, p], [0, 0]]) : x;
+      return this.forwardValid(xp);
+    });
+  }
+
+  /** Convolution without padding ('valid'). */
+  forwardValid(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      if (x.shape[1] < this.span) {
+        throw new RangeError(`conv1d: input of ${x.shape[1]} frames is shorter than the kernel span ${this.span}`);
+      }
+      const conv = (xi: tf.Tensor3D, w: tf.Tensor) => tf.conv1d(xi, w as tf.Tensor3D, this.stride, 'valid', 'NWC', this.dilation);
+      let y: tf.Tensor3D;
+      if (this.groups === 1) y = conv(x, this.weights[0]);
+      else {
+        const ig = this.inChannels / this.groups;
+        const parts = this.weights.map((w, i) => conv(tf.slice(x, [0, 0, i * ig], [-1, -1, ig]), w));
+        y = tf.concat(parts, 2);
+      }
+      return this.bias ? tf.add(y, this.bias) : y;
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return this.bias ? [...this.weights, this.bias] : [...this.weights];
+  }
+}

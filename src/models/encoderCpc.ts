@@ -1,0 +1,220 @@
+/**
+ * MaAI's EncoderCPC: 16 kHz waveform -> CPC gEncoder (100 Hz) -> drop first and last frame -> gAR (LSTM/GRU)
+ * -> downsample (Conv1d k s2 unpadded -> LayerNorm -> GELU) = 50 Hz features of 256 channels.
+ *
+ * Offline: `forward(wave)` from a zero recurrent state. Streaming: `step(window, state)` carries the gAR state
+ * between calls as upstream's keepHidden does; `CpcStream` wraps it with reset/export/import.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Conv1d } from '../layers/conv1d';
+import { LayerNorm } from '../layers/layerNorm';
+import { gelu } from '../layers/activations';
+import { RecurrentMode, RecurrentState, RecurrentStateData, disposeState } from '../layers/recurrent';
+import { setTrainable, disposeAll } from '../layers/param';
+import { WeightStore } from '../weights/store';
+import { CPCAR, CPCEncoder } from './cpc';
+import { toWaveTensor } from './input';
+
+export interface EncoderCPCOptions {
+  /** 'LSTM' (MaAI's default) or 'GRU'; checked against the weight shapes. Omit to take it from the weights. */
+  arMode?: RecurrentMode;
+  /** Freeze the CPC encoder (gEncoder + gAR), as upstream's freeze=True. Default true. */
+  freeze?: boolean;
+  /** Hidden size (256 in every published checkpoint). */
+  hidden?: number;
+}
+
+export class EncoderCPC {
+  readonly sampleRate = 16000;
+  readonly outputDim: number;
+  /** Samples per output frame (upstream's downsample_ratio). */
+  readonly downsampleRatio = 320;
+  private frozen = true;
+
+  constructor(
+    readonly gEncoder: CPCEncoder,
+    readonly gAR: CPCAR,
+    readonly downsampleConv: Conv1d,
+    readonly downsampleNorm: LayerNorm,
+    freeze = true,
+  ) {
+    this.outputDim = downsampleConv.outChannels;
+    setTrainable(this.downsampleVariables(), true);
+    this.setFrozen(freeze);
+  }
+
+  /** Loads upstream names: encoder.gEncoder.*, encoder.gAR.baseNet.*, downsample.1.*, downsample.2.ln.*. */
+  static load(store: WeightStore, opts: EncoderCPCOptions = {}): EncoderCPC {
+    const hidden = opts.hidden ?? 256;
+    const gEncoder = CPCEncoder.load(store, 'encoder.gEncoder', hidden);
+    const gAR = CPCAR.load(store, 'encoder.gAR', hidden, opts.arMode);
+    // The kernel size is taken from the weights (5 in EncoderCPC; VAP checkpoints may carry 10).
+    const conv = Conv1d.load(store, 'downsample.1', { inChannels: hidden, outChannels: hidden, stride: 2, padding: 0 });
+    const ln = LayerNorm.load(store, 'downsample.2.ln', hidden);
+    return new EncoderCPC(gEncoder, gAR, conv, ln, opts.freeze ?? true);
+  }
+
+  get arMode(): RecurrentMode {
+    return this.gAR.mode;
+  }
+
+  /** Output frames for a window of `samples` samples. */
+  framesFor(samples: number): number {
+    const n = CPCEncoder.outputLength(samples) - 2;
+    return n < this.downsampleConv.kernelSize ? 0 : Math.floor((n - this.downsampleConv.kernelSize) / 2) + 1;
+  }
+
+  /** The shortest input that yields one output frame. */
+  get minSamples(): number {
+    let lo = 1;
+    while (this.framesFor(lo) < 1) lo *= 2;
+    let hi = lo;
+    lo = Math.floor(lo / 2);
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.framesFor(mid) >= 1) hi = mid;
+      else lo = mid;
+    }
+    return hi;
+  }
+
+  private checkLength(samples: number): void {
+    if (this.framesFor(samples) < 1) {
+      throw new RangeError(
+        `EncoderCPC: input of ${samples} samples is shorter than the receptive field: ` +
+          `at least ${this.minSamples} samples are needed for one output frame (kernel ${this.downsampleConv.kernelSize} downsample)`,
+      );
+    }
+  }
+
+  /** gEncoder -> trim -> gAR -> downsample; returns features and the new gAR state. */
+  private run(wave: tf.Tensor3D, state: RecurrentState | null): { y: tf.Tensor3D; state: RecurrentState } {
+    return tf.tidy(() => {
+      const z = this.gEncoder.forward(wave);
+      // Upstream drops the first and last 100 Hz frame of every call (conv edge effects).
+      const zt = tf.slice(z, [0, 1, 0], [-1, z.shape[1] - 2, -1]);
+      const ar = this.gAR.baseNet.forward(zt, state);
+      const y = gelu(this.downsampleNorm.forward(this.downsampleConv.forward(ar.y)));
+      return { y, state: ar.state } as never;
+    }) as unknown as { y: tf.Tensor3D; state: RecurrentState };
+  }
+
+  /**
+   * Offline encoding from a fresh (zero) state. wave: Float32Array [T] or a tensor [T], [B, T] or [B, 1, T].
+   * Returns [B, N, 256].
+   */
+  forward(wave: Float32Array | tf.Tensor): tf.Tensor3D {
+    const x = toWaveTensor(wave, 'EncoderCPC.forward');
+    try {
+      this.checkLength(x.shape[1]);
+      const { y, state } = this.run(x, null);
+      disposeState(state);
+      return y;
+    } finally {
+      if (x !== wave) x.dispose();
+    }
+  }
+
+  /**
+   * One streaming call: `window` (context + new samples) through the encoder from `state` (null = zeros).
+   * Returns the features and the next state; the given state is left untouched (the caller disposes it).
+   */
+  step(window: Float32Array | tf.Tensor, state: RecurrentState | null): { y: tf.Tensor3D; state: RecurrentState } {
+    const x = toWaveTensor(window, 'EncoderCPC.step');
+    try {
+      this.checkLength(x.shape[1]);
+      if (state && state.h.shape[0] !== x.shape[0]) {
+        throw new RangeError(`EncoderCPC.step: state has batch ${state.h.shape[0]} but the window has batch ${x.shape[0]}`);
+      }
+      return this.run(x, state);
+    } finally {
+      if (x !== window) x.dispose();
+    }
+  }
+
+  /** A streaming session that keeps the gAR state between calls (upstream keepHidden). */
+  stream(): CpcStream {
+    return new CpcStream(this);
+  }
+
+  /** Freezes the CPC encoder (gEncoder + gAR): its variables stop being trainable. The downsample stays trainable. */
+  freeze(): void {
+    this.setFrozen(true);
+  }
+
+  unfreeze(): void {
+    this.setFrozen(false);
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
+  }
+
+  private setFrozen(f: boolean): void {
+    this.frozen = f;
+    setTrainable(this.encoderVariables(), !f);
+  }
+
+  encoderVariables(): tf.Variable[] {
+    return [...this.gEncoder.variables(), ...this.gAR.variables()];
+  }
+
+  downsampleVariables(): tf.Variable[] {
+    return [...this.downsampleConv.variables(), ...this.downsampleNorm.variables()];
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.encoderVariables(), ...this.downsampleVariables()];
+  }
+
+  dispose(): void {
+    disposeAll(this.variables());
+  }
+}
+
+export interface CpcStreamState {
+  encoder: 'cpc';
+  ar: RecurrentStateData | null;
+}
+
+/** A streaming session over EncoderCPC: each `step(window)` continues from the previous call's gAR state. */
+export class CpcStream {
+  private state: RecurrentState | null = null;
+  calls = 0;
+
+  constructor(readonly encoder: EncoderCPC) {}
+
+  /** Encodes one window; returns [B, N, 256] (the caller owns it). A failed call leaves the state unchanged. */
+  step(window: Float32Array | tf.Tensor): tf.Tensor3D {
+    const { y, state } = this.encoder.step(window, this.state);
+    disposeState(this.state);
+    this.state = state;
+    this.calls++;
+    return y;
+  }
+
+  /** Back to a zero state (upstream reset_streaming_state). */
+  reset(): void {
+    disposeState(this.state);
+    this.state = null;
+    this.calls = 0;
+  }
+
+  exportState(): CpcStreamState {
+    return { encoder: 'cpc', ar: this.state ? this.encoder.gAR.baseNet.exportState(this.state) : null };
+  }
+
+  importState(s: CpcStreamState): void {
+    if (!s || s.encoder !== 'cpc') {
+      throw new TypeError(`CpcStream.importState: not a CPC stream state (encoder: ${JSON.stringify((s as { encoder?: unknown })?.encoder)})`);
+    }
+    const next = s.ar ? this.encoder.gAR.baseNet.importState(s.ar) : null;
+    disposeState(this.state);
+    this.state = next;
+  }
+
+  dispose(): void {
+    disposeState(this.state);
+    this.state = null;
+  }
+}

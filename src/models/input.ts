@@ -1,0 +1,32 @@
+/** Input checks shared by the encoders: shape normalisation to [B, T, 1] and finiteness. */
+import * as tf from '@tensorflow/tfjs-core';
+
+export function assertFinite(data: ArrayLike<number>, where: string): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new RangeError(`${where}: sample ${i} is ${data[i]}; audio must be finite`);
+  }
+}
+
+/**
+ * Accepts Float32Array [T] or a float32 tensor [T], [B, T] or [B, 1, T]; returns [B, T, 1] (channels-last).
+ * Non-finite samples are an error. The result may be the input itself only if it already had the right layout.
+ */
+export function toWaveTensor(wave: Float32Array | tf.Tensor, where: string): tf.Tensor3D {
+  if (wave instanceof Float32Array) {
+    if (wave.length === 0) throw new RangeError(`${where}: empty input`);
+    assertFinite(wave, where);
+    return tf.tensor3d(wave, [1, wave.length, 1]);
+  }
+  if (!(wave instanceof tf.Tensor)) {
+    throw new TypeError(`${where}: expected a Float32Array or a tf.Tensor, got ${wave === null ? 'null' : typeof wave}`);
+  }
+  if (wave.dtype !== 'float32') throw new TypeError(`${where}: expected a float32 tensor, got ${wave.dtype}`);
+  if (wave.size === 0) throw new RangeError(`${where}: empty input`);
+  const finite = tf.tidy(() => tf.all(tf.isFinite(wave)).dataSync()[0]);
+  if (!finite) throw new RangeError(`${where}: input contains non-finite samples`);
+  const s = wave.shape;
+  if (s.length === 1) return tf.reshape(wave, [1, s[0], 1]);
+  if (s.length === 2) return tf.reshape(wave, [s[0], s[1], 1]);
+  if (s.length === 3 && s[1] === 1) return tf.reshape(wave, [s[0], s[2], 1]);
+  throw new RangeError(`${where}: expected a waveform of shape [T], [B, T] or [B, 1, T], got [${s}]`);
+}

@@ -1,0 +1,53 @@
+/** Golden cases: a safetensors file whose `meta` metadata is JSON describing how `output` was produced. */
+import * as path from 'node:path';
+import { SafetensorsFile } from '../weights/safetensors';
+import { FormatError, RawTensor, toFloat32 } from '../weights/types';
+
+export interface GoldenCase {
+  name: string;
+  meta: Record<string, unknown> & { kind: string };
+  tensors: Map<string, RawTensor>;
+}
+
+export function loadCase(file: string): GoldenCase {
+  const f = SafetensorsFile.open(file);
+  try {
+    const metaText = f.metadata.meta;
+    if (metaText === undefined) throw new FormatError(`${file}: no "meta" metadata: not a golden case file`);
+    let meta: GoldenCase['meta'];
+    try {
+      meta = JSON.parse(metaText);
+    } catch (e) {
+      throw new FormatError(`${file}: "meta" is not valid JSON (${(e as Error).message})`);
+    }
+    if (!meta || typeof meta.kind !== 'string') throw new FormatError(`${file}: meta has no "kind"`);
+    return { name: path.basename(file).replace(/\.safetensors$/, ''), meta, tensors: f.all() };
+  } finally {
+    f.close();
+  }
+}
+
+export function caseTensor(c: GoldenCase, name: string): { shape: number[]; data: Float32Array } {
+  const t = c.tensors.get(name);
+  if (!t) throw new FormatError(`case ${c.name}: no tensor "${name}" (has ${[...c.tensors.keys()].join(', ')})`);
+  return { shape: t.shape, data: toFloat32(t) };
+}
+
+export function caseInts(c: GoldenCase, name: string): number[] {
+  const t = c.tensors.get(name);
+  if (!t) throw new FormatError(`case ${c.name}: no tensor "${name}"`);
+  return Array.from(toFloat32(t), (v) => Math.round(v));
+}
+
+/** Loads `wave_16k` (or the only tensor) of a signal file. */
+export function loadSignal(file: string): { samples: Float32Array; sampleRate: number } {
+  const f = SafetensorsFile.open(file);
+  try {
+    const name = f.has('wave_16k') ? 'wave_16k' : f.names[0];
+    if (!name) throw new FormatError(`${file}: no tensors`);
+    const sr = Number(f.metadata.sample_rate ?? 16000);
+    return { samples: toFloat32(f.get(name)), sampleRate: sr };
+  } finally {
+    f.close();
+  }
+}
