@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { readWavMono } from '../../audio/wav';
+import { resample } from '../../audio/resample';
+import { EncoderCPC } from '../../models/encoderCpc';
+import { cpcRealtimeLoop } from '../../parity/runCase';
+import { openWeights } from '../../weights/store';
+import { writeSafetensors } from '../../weights/safetensors';
+import { UsageError, num, parseArgs, str } from '../args';
+import { BACKEND_FLAG, onePositional, progress, required, useBackend } from './common';
+import type { Command } from './index';
+
+export interface EncodedFeatures {
+  data: Float32Array;
+  frames: number;
+  dim: number;
+  frameHz: number;
+}
+
+/** Reads a WAV file as 16 kHz mono (resampling and channel selection as asked). */
+export function readAudio16k(file: string, channel: number | 'mix', allowResample: boolean): Float32Array {
+  if (!fs.existsSync(file)) throw new UsageError(`input file not found: ${file}`);
+  const { sampleRate, samples } = readWavMono(new Uint8Array(fs.readFileSync(file)), channel);
+  if (sampleRate === 16000) return samples;
+  if (!allowResample) throw new UsageError(`${file}: sample rate ${sampleRate} Hz, expected 16000 (drop --no-resample to resample)`);
+  return resample(samples, sampleRate, 16000);
+}
+
+async function encodeCpc(weightsFile: string, wave: Float32Array, stream: boolean, frameHz: number): Promise<EncodedFeatures> {
+  const enc = EncoderCPC.load(await openWeights(weightsFile));
+  try {
+    if (stream) {
+      const shift = Math.round(16000 / frameHz);
+      const out = cpcRealtimeLoop(enc, wave, { window: 320 + shift, shift, leadingZeros: 320 }, progress('encode'));
+      // Each call emits framesFor(window) frames (3 with EncoderCPC's k5 downsample), so the rate is that x frame_hz.
+      return { data: out.data, frames: out.shape[0], dim: out.shape[1], frameHz: enc.framesFor(320 + shift) * frameHz };
+    }
+    const y = enc.forward(wave);
+    const data = y.dataSync() as Float32Array;
+    const r = { data, frames: y.shape[1], dim: y.shape[2], frameHz: 50 };
+    y.dispose();
+    return r;
+  } finally {
+    enc.dispose();
+  }
+}
+
+export const encode: Command = {
+  summary: 'features of a WAV file: encode --encoder cpc|mimi --weights FILE IN.wav -o OUT.safetensors',
+  help:
+    'Usage: maai-encoder encode --encoder cpc|mimi --weights FILE IN.wav -o OUT.safetensors\n' +
+    '         [--stream] [--frame-hz 10|12.5] [--channel N|mix] [--no-resample] [--backend B]\n\n' +
+    'Encodes a WAV file (any sample rate and channel count: resampled to 16 kHz, channel N picked or channels\n' +
+    'mixed down; default mix) offline, or through MaAI\'s realtime loop with --stream (320 samples of context,\n' +
+    'calls every 16000/frame_hz samples). Writes `features` [frames, dim] float32 with metadata (encoder,\n' +
+    'frame_rate, frames, dim, streaming, source).',
+  async run(argv) {
+    const p = parseArgs(argv, {
+      ...BACKEND_FLAG,
+      encoder: { type: 'string' },
+      weights: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      stream: { type: 'boolean' },
+      'frame-hz': { type: 'string' },
+      channel: { type: 'string' },
+      'no-resample': { type: 'boolean' },
+    });
+    const input = onePositional(p, 'input WAV file');
+    const encoder = required(p, 'encoder');
+    if (encoder !== 'cpc' && encoder !== 'mimi') throw new UsageError(`--encoder must be cpc or mimi, got "${encoder}"`);
+    const weightsFile = required(p, 'weights');
+    const output = required(p, 'output');
+    const frameHz = num(p, 'frame-hz', encoder === 'cpc' ? 10 : 12.5)!;
+    const chan = str(p, 'channel') ?? 'mix';
+    const channel = chan === 'mix' ? 'mix' : Number(chan);
+    if (channel !== 'mix' && (!Number.isInteger(channel) || channel < 0)) throw new UsageError(`--channel must be a channel index or "mix", got "${chan}"`);
+    await useBackend(p);
+    const wave = readAudio16k(input, channel, !p.flags['no-resample']);
+    let feats: EncodedFeatures;
+    if (encoder === 'cpc') {
+      if (!(frameHz > 0) || 16000 % frameHz !== 0) throw new UsageError(`--frame-hz must divide 16000 for cpc, got ${frameHz}`);
+      feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz);
+    } else {
+      const { encodeMimi } = await import('./encodeMimi');
+      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'));
+    }
+    const bytes = writeSafetensors([['features', { dtype: 'F32', shape: [feats.frames, feats.dim], data: feats.data }]], {
+      encoder,
+      frame_rate: String(feats.frameHz),
+      frames: String(feats.frames),
+      dim: String(feats.dim),
+      streaming: String(!!p.flags.stream),
+      source: input,
+      backend: tf.getBackend(),
+    });
+    fs.writeFileSync(output, bytes);
+    process.stderr.write(`${output}: ${feats.frames} frames x ${feats.dim} at ${feats.frameHz} Hz\n`);
+    return 0;
+  },
+};

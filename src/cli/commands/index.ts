@@ -1,0 +1,12 @@
+import { info } from './info';
+import { weights } from './weights';
+import { parity } from './parity';
+import { encode } from './encode';
+
+export interface Command {
+  summary: string;
+  help: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode };

@@ -1,0 +1,94 @@
+/**
+ * Mimi self-attention (MHA, no biases): q/k/v projections, RoPE on q and k, scores scaled by 1/sqrt(head_dim),
+ * a causal sliding-window mask over absolute positions (kv <= q and kv > q - window), softmax in float32,
+ * output projection. Offline it attends within the sequence; streaming it goes through a StaticSlidingWindowCache.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Linear } from './linear';
+import { RotaryEmbedding } from './rope';
+import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
+import { Module } from './param';
+import { WeightStore } from '../weights/store';
+
+/** Additive mask [Lq, Lk]: 0 where allowed, -Infinity elsewhere (softmax turns it into exact zeros). */
+export function slidingWindowMask(qStart: number, qLen: number, kvStart: number, kvLen: number, window: number): tf.Tensor2D {
+  const m = new Float32Array(qLen * kvLen);
+  for (let i = 0; i < qLen; i++) {
+    const q = qStart + i;
+    for (let j = 0; j < kvLen; j++) {
+      const k = kvStart + j;
+      m[i * kvLen + j] = k <= q && k > q - window ? 0 : -Infinity;
+    }
+  }
+  return tf.tensor2d(m, [qLen, kvLen]);
+}
+
+export class MimiAttention implements Module {
+  readonly scaling: number;
+
+  constructor(
+    readonly qProj: Linear,
+    readonly kProj: Linear,
+    readonly vProj: Linear,
+    readonly oProj: Linear,
+    readonly heads: number,
+    readonly headDim: number,
+    readonly window: number,
+  ) {
+    this.scaling = 1 / Math.sqrt(headDim);
+  }
+
+  static load(store: WeightStore, prefix: string, hidden: number, heads: number, headDim: number, window: number): MimiAttention {
+    const inner = heads * headDim;
+    return new MimiAttention(
+      Linear.load(store, `${prefix}.q_proj`, hidden, inner),
+      Linear.load(store, `${prefix}.k_proj`, hidden, inner),
+      Linear.load(store, `${prefix}.v_proj`, hidden, inner),
+      Linear.load(store, `${prefix}.o_proj`, inner, hidden),
+      heads,
+      headDim,
+      window,
+    );
+  }
+
+  private split(x: tf.Tensor3D): tf.Tensor4D {
+    const [B, L] = x.shape;
+    return tf.transpose(tf.reshape(x, [B, L, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+  }
+
+  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor3D {
+    const [B, , L] = q.shape;
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), this.scaling), mask);
+    const probs = tf.softmax(scores, -1);
+    const out = tf.matMul(probs, v); // [B, H, L, D]
+    return this.oProj.forward(tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, L, this.heads * this.headDim]) as tf.Tensor3D);
+  }
+
+  /**
+   * x: [B, L, hidden] at absolute positions start .. start+L-1. Without a cache the sequence attends to itself;
+   * with one, keys/values go through it and the next cache state is returned.
+   */
+  forward(
+    x: tf.Tensor3D,
+    rope: { rope: RotaryEmbedding; cos: tf.Tensor2D; sin: tf.Tensor2D },
+    start: number,
+    cache?: { kv: StaticSlidingWindowCache; state: KVLayerState },
+  ): { y: tf.Tensor3D; next?: KVLayerState } {
+    return tf.tidy(() => {
+      const L = x.shape[1];
+      const q = rope.rope.apply(this.split(this.qProj.forward(x)), rope.cos, rope.sin);
+      const k = rope.rope.apply(this.split(this.kProj.forward(x)), rope.cos, rope.sin);
+      const v = this.split(this.vProj.forward(x));
+      if (!cache) {
+        return { y: this.attend(q, k, v, slidingWindowMask(start, L, start, L, this.window)) } as never;
+      }
+      const u = cache.kv.update(cache.state, k, v, start);
+      const mask = slidingWindowMask(start, L, u.kvOffset, u.keys.shape[2], this.window);
+      return { y: this.attend(q, u.keys, u.values, mask), next: u.next } as never;
+    }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.qProj.variables(), ...this.kProj.variables(), ...this.vProj.variables(), ...this.oProj.variables()];
+  }
+}

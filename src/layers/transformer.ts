@@ -1,0 +1,108 @@
+/**
+ * Mimi transformer layer (pre-norm): x + ls1 * attn(LN1(x)), then x + ls2 * fc2(gelu(fc1(LN2(x)))), with
+ * per-channel layer scales and bias-free MLP projections.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { LayerNorm } from './layerNorm';
+import { Linear } from './linear';
+import { MimiAttention } from './attention';
+import { RotaryEmbedding } from './rope';
+import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
+import { gelu } from './activations';
+import { Module, param } from './param';
+import { WeightStore } from '../weights/store';
+import { MimiConfig } from '../models/mimiConfig';
+
+export class MimiTransformerLayer implements Module {
+  constructor(
+    readonly inputLayernorm: LayerNorm,
+    readonly selfAttn: MimiAttention,
+    readonly selfAttnLayerScale: tf.Variable,
+    readonly postAttentionLayernorm: LayerNorm,
+    readonly fc1: Linear,
+    readonly fc2: Linear,
+    readonly mlpLayerScale: tf.Variable,
+  ) {}
+
+  static load(store: WeightStore, prefix: string, c: MimiConfig): MimiTransformerLayer {
+    const H = c.hidden_size;
+    return new MimiTransformerLayer(
+      LayerNorm.load(store, `${prefix}.input_layernorm`, H, c.norm_eps),
+      MimiAttention.load(store, `${prefix}.self_attn`, H, c.num_attention_heads, c.head_dim, c.sliding_window),
+      param(store.get(`${prefix}.self_attn_layer_scale.scale`, [H]), `${prefix}.self_attn_layer_scale.scale`),
+      LayerNorm.load(store, `${prefix}.post_attention_layernorm`, H, c.norm_eps),
+      Linear.load(store, `${prefix}.mlp.fc1`, H, c.intermediate_size),
+      Linear.load(store, `${prefix}.mlp.fc2`, c.intermediate_size, H),
+      param(store.get(`${prefix}.mlp_layer_scale.scale`, [H]), `${prefix}.mlp_layer_scale.scale`),
+    );
+  }
+
+  forward(
+    x: tf.Tensor3D,
+    rope: { rope: RotaryEmbedding; cos: tf.Tensor2D; sin: tf.Tensor2D },
+    start: number,
+    cache?: { kv: StaticSlidingWindowCache; state: KVLayerState },
+  ): { y: tf.Tensor3D; next?: KVLayerState } {
+    return tf.tidy(() => {
+      const a = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, start, cache);
+      const h = tf.add(x, tf.mul(a.y, this.selfAttnLayerScale)) as tf.Tensor3D;
+      const m = this.fc2.forward(gelu(this.fc1.forward(this.postAttentionLayernorm.forward(h))));
+      return { y: tf.add(h, tf.mul(m, this.mlpLayerScale)), next: a.next } as never;
+    }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
+  }
+
+  variables(): tf.Variable[] {
+    return [
+      ...this.inputLayernorm.variables(),
+      ...this.selfAttn.variables(),
+      this.selfAttnLayerScale,
+      ...this.postAttentionLayernorm.variables(),
+      ...this.fc1.variables(),
+      ...this.fc2.variables(),
+      this.mlpLayerScale,
+    ];
+  }
+}
+
+/** The encoder transformer: a stack of layers, RoPE at absolute positions, no final norm. */
+export class MimiTransformer implements Module {
+  readonly rope: RotaryEmbedding;
+
+  constructor(readonly layers: MimiTransformerLayer[], readonly config: MimiConfig) {
+    this.rope = new RotaryEmbedding(config.head_dim, config.rope_theta);
+  }
+
+  static load(store: WeightStore, c: MimiConfig, prefix = 'encoder_transformer'): MimiTransformer {
+    const layers = Array.from({ length: c.num_hidden_layers }, (_, i) => MimiTransformerLayer.load(store, `${prefix}.layers.${i}`, c));
+    return new MimiTransformer(layers, c);
+  }
+
+  /** Offline (no cache): x [B, L, hidden], positions 0 .. L-1. */
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { cos, sin } = this.rope.tables(0, x.shape[1]);
+      let h = x;
+      for (const layer of this.layers) h = layer.forward(h, { rope: this.rope, cos, sin }, 0).y;
+      return h;
+    });
+  }
+
+  /** Streaming: x at absolute positions start .. start+L-1 through the per-layer caches. */
+  step(x: tf.Tensor3D, start: number, kv: StaticSlidingWindowCache, states: KVLayerState[]): { y: tf.Tensor3D; states: KVLayerState[] } {
+    return tf.tidy(() => {
+      const { cos, sin } = this.rope.tables(start, x.shape[1]);
+      let h = x;
+      const next: KVLayerState[] = [];
+      this.layers.forEach((layer, i) => {
+        const r = layer.forward(h, { rope: this.rope, cos, sin }, start, { kv, state: states[i] });
+        h = r.y;
+        next.push(r.next!);
+      });
+      return { y: h, states: next } as never;
+    }) as unknown as { y: tf.Tensor3D; states: KVLayerState[] };
+  }
+
+  variables(): tf.Variable[] {
+    return this.layers.flatMap((l) => l.variables());
+  }
+}
