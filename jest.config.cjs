@@ -3,8 +3,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: { module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, target: 'ES2022' } }],
+  globalSetup: '<rootDir>/test/globalSetup.cjs',
+  moduleNameMapper: {
+    '^@tensorflow/tfjs-core/dist/register_all_gradients$': '<rootDir>/node_modules/.cache/maai-encoder/register_all_gradients.cjs',
   },
-  testTimeout: 120000,
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, target: 'ES2022', isolatedModules: true } }],
+  },
+  testTimeout: 300000,
 };

@@ -1,14 +1,19 @@
 // Bundles the library (ESM) and the CLI with esbuild; type declarations come from `tsc -p tsconfig.build.json`.
 import { build } from 'esbuild';
+import { externalPackages, tfjsCoreExact } from './esbuildShared.mjs';
 
-const external = [
-  '@tensorflow/tfjs-core',
-  '@tensorflow/tfjs-backend-cpu',
-  '@tensorflow/tfjs-backend-wasm',
-  '@tensorflow/tfjs-node',
-  '@tensorflow/tfjs-node-gpu',
-];
-const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: externalPackages,
+  plugins: [tfjsCoreExact],
+  logLevel: 'warning',
+  // The ESM bundle gets a `require` for the few CommonJS-style lookups (createRequire is used for resolution).
+  banner: { js: "import { createRequire as __maaiCreateRequire } from 'node:module'; const require = __maaiCreateRequire(import.meta.url);" },
+};
 
 await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
 await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' });

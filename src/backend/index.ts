@@ -4,6 +4,8 @@
  * asked for; 'webgl' / 'webgpu' are for browsers (their packages must be imported by the page).
  */
 import * as tf from '@tensorflow/tfjs-core';
+// Gradients are registered so tf.grad reaches encoder weights when they are unfrozen.
+import './gradients';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 

@@ -4,7 +4,9 @@ import { MimiModel } from '../models/mimi';
 import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, MimiConfig, mimiConfig } from '../models/mimiConfig';
 import { FormatError } from '../weights/types';
 import { GoldenCase, caseTensor } from './goldenCase';
-import { ParityOptions, registerParityRunner } from './runCase';
+import { ParityOptions, registerParityRunner, signalFor } from './runCase';
+import { EncoderMimi, concatRows } from '../models/encoderMimi';
+import { realtimeCallCount, realtimeCalls } from '../models/realtimeLoop';
 
 /** The config a case names: "kyutai/mimi" or "tiny" with `tiny_overrides`. */
 export function caseMimiConfig(c: GoldenCase): MimiConfig {
@@ -74,4 +76,54 @@ export function registerMimiParity(): void {
   registered = true;
   registerParityRunner('mimi_core', runCore);
   registerParityRunner('mimi_core_onnx', runCoreOnnx);
+  registerParityRunner('mimi_offline', (c, o) => runMimiEncoder(c, o, false));
+  registerParityRunner('mimi_stream', (c, o) => runMimiEncoder(c, o, true));
+}
+
+async function runMimiEncoder(c: GoldenCase, o: ParityOptions, stream: boolean) {
+  const frameHz = metaNum(c, 'frame_hz');
+  const enc = EncoderMimi.load(o.weights, { frameHz, config: caseMimiConfig(c), contextSamples: metaNum(c, 'context_samples', 320) });
+  try {
+    const wave = signalFor(c, o);
+    if (!stream) {
+      const y = enc.forward(wave);
+      const r = flat(y, false);
+      y.dispose();
+      return r;
+    }
+    return mimiRealtimeLoop(enc, wave, metaNum(c, 'chunk_samples', 160));
+  } finally {
+    enc.dispose();
+  }
+}
+
+/** Runs MaAI's realtime loop through a Mimi stream; returns the concatenated frames and per-call counts. */
+export function mimiRealtimeLoop(enc: EncoderMimi, wave: Float32Array, chunk = 160, onCall?: (call: number, calls: number) => void) {
+  const s = enc.stream();
+  const opts = { window: enc.getStreamingCallWindow16k(), context: enc.contextSamples, chunk };
+  const total = onCall ? realtimeCallCount(wave.length, opts) : 0;
+  const parts: Float32Array[] = [];
+  const emitted: number[] = [];
+  const callEnd: number[] = [];
+  try {
+    for (const call of realtimeCalls(wave, opts)) {
+      const y = s.step(call.window);
+      parts.push(y.dataSync() as Float32Array);
+      emitted.push(y.shape[1]);
+      callEnd.push(call.endSample);
+      y.dispose();
+      onCall?.(call.index + 1, total);
+    }
+  } finally {
+    s.dispose();
+  }
+  const n = emitted.reduce((a, b) => a + b, 0);
+  return { data: concatRows(parts), shape: [n, enc.outputDim], emitted, callEnd };
+}
+
+function metaNum(c: GoldenCase, key: string, dflt?: number): number {
+  const v = c.meta[key];
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`case ${c.name}: meta "${key}" must be a number`);
+  return v;
 }

@@ -1,0 +1,197 @@
+/**
+ * MaAI's EncoderMimi: 16 kHz audio -> 24 kHz -> Mimi core (12.5 Hz, hidden_size channels) -> frame-rate
+ * alignment to frame_hz -> frame_rate_conv (causal Conv1d k3). At frame_hz 12.5 the alignment and the
+ * frame_rate_conv are skipped, as upstream does.
+ *
+ * Offline (`forward`): torchaudio-style sinc resampling, the core without caches, linear interpolation to
+ * round(samples * frame_hz / 16000) frames, frame_rate_conv with 2 zeros of left padding.
+ * Streaming (`stream()`): MaAI's realtime path: strip the 320 context samples, the causal linear resampler
+ * 16k -> 24k with one leading zero on the first non-empty chunk, the core step with its padding caches and
+ * KV cache, the causal feature resampler 12.5 Hz -> frame_hz, and frame_rate_conv with a 2-frame cache.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Conv1d } from '../layers/conv1d';
+import { disposeAll } from '../layers/param';
+import { sincResample } from '../audio/sincResample';
+import { interpolateLinear } from '../audio/interpolate';
+import { WeightStore, WeightError } from '../weights/store';
+import { MimiModel, pyRound } from './mimi';
+import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
+import { assertFinite } from './input';
+import { MimiStream } from './mimiStream';
+
+export interface EncoderMimiOptions {
+  /** Output frame rate (MaAI's default 10; 12.5 skips the alignment). */
+  frameHz?: number;
+  /** Samples of left context in every streaming window (320 in MaAI). */
+  contextSamples?: number;
+  /** The Mimi config (default kyutai/mimi). */
+  config?: Partial<MimiConfig>;
+  /** Static KV cache length (MaAI: mimi_encoder_static_cache_max_len(12.5) = 250). */
+  maxCacheLen?: number;
+}
+
+export class EncoderMimi {
+  readonly sampleRate = 24000;
+  readonly inputSampleRate = 16000;
+  readonly frameHz: number;
+  readonly frameHzMimi: number;
+  readonly contextSamples: number;
+  readonly outputDim: number;
+
+  constructor(readonly model: MimiModel, readonly frameRateConv: Conv1d | null, opts: EncoderMimiOptions = {}) {
+    this.frameHz = opts.frameHz ?? 10;
+    if (!(this.frameHz > 0) || !Number.isFinite(this.frameHz)) throw new RangeError(`EncoderMimi: frameHz must be a positive number, got ${this.frameHz}`);
+    this.frameHzMimi = model.config.frame_rate;
+    this.contextSamples = opts.contextSamples ?? 320;
+    this.outputDim = model.config.hidden_size;
+    if (!this.skipsAlignment && !frameRateConv) {
+      throw new WeightError(`EncoderMimi at frame_hz ${this.frameHz} needs frame_rate_conv.weight and frame_rate_conv.bias in the weights`);
+    }
+  }
+
+  /** Loads encoder.*, encoder_transformer.*, downsample.conv.weight and (unless frame_hz is 12.5) frame_rate_conv.*. */
+  static load(store: WeightStore, opts: EncoderMimiOptions = {}): EncoderMimi {
+    const config = mimiConfig({ ...MIMI_CONFIG, ...(opts.config ?? {}) });
+    const model = MimiModel.load(store, config, { maxCacheLen: opts.maxCacheLen });
+    const H = config.hidden_size;
+    const frameHz = opts.frameHz ?? 10;
+    const needConv = Math.abs(frameHz - config.frame_rate) > 1e-6;
+    const conv =
+      needConv || store.has('frame_rate_conv.weight')
+        ? Conv1d.load(store, 'frame_rate_conv', { inChannels: H, outChannels: H, kernelSize: 3, padding: 0 })
+        : null;
+    return new EncoderMimi(model, conv, opts);
+  }
+
+  get config(): MimiConfig {
+    return this.model.config;
+  }
+
+  /** True when frame_hz equals Mimi's rate (|diff| <= 1e-6): no alignment, no frame_rate_conv. */
+  get skipsAlignment(): boolean {
+    return Math.abs(this.frameHz - this.frameHzMimi) <= 1e-6;
+  }
+
+  /** New 16 kHz samples per streaming call: round(16000 / frame_hz). */
+  getStreamingEmitSamples16k(): number {
+    return pyRound(16000 / this.frameHz);
+  }
+
+  /** Streaming call window at 16 kHz: context + new samples. */
+  getStreamingCallWindow16k(): number {
+    return this.contextSamples + this.getStreamingEmitSamples16k();
+  }
+
+  /** Mimi core input per call at 24 kHz: round(emit * 24000 / 16000). */
+  getStreamingMimiInput24k(): number {
+    return pyRound((this.getStreamingEmitSamples16k() * this.sampleRate) / 16000);
+  }
+
+  /** The ONNX streaming contract's I/O shapes (batch 1 unless given). */
+  getMimiStreamingOnnxIoSpec(batchSize = 1): {
+    wave_16k_call_window: number;
+    wave_24k_mimi_input: number;
+    padding_cache_shapes: number[][];
+    past_key_value_shapes: number[][];
+    num_padding_tensors: number;
+    num_past_tensors: number;
+    output_dim: number;
+  } {
+    const c = this.config;
+    const pad = this.model.cachedConvs.map((conv) => [batchSize, conv.inChannels, conv.paddingTotal]);
+    const past = this.model.encoderTransformer.layers.flatMap(() => {
+      const s = [batchSize, c.num_attention_heads, this.model.kvCache.capacity, c.head_dim];
+      return [s, [...s]];
+    });
+    return {
+      wave_16k_call_window: this.getStreamingCallWindow16k(),
+      wave_24k_mimi_input: this.getStreamingMimiInput24k(),
+      padding_cache_shapes: pad,
+      past_key_value_shapes: past,
+      num_padding_tensors: pad.length,
+      num_past_tensors: past.length,
+      output_dim: this.outputDim,
+    };
+  }
+
+  /** Offline: 16 kHz waveform(s) -> [B, frames, hidden]. Rows of a batch must have equal length. */
+  forward(wave: Float32Array | Float32Array[] | tf.Tensor): tf.Tensor3D {
+    const rows = toRows(wave, 'EncoderMimi.forward');
+    const T16 = rows[0].length;
+    const up = rows.map((r) => sincResample(r, 16000, this.sampleRate));
+    const T24 = up[0].length;
+    const B = rows.length;
+    if (T24 === 0) return tf.zeros([B, 0, this.outputDim]) as tf.Tensor3D;
+    const x = tf.tensor3d(concatRows(up), [B, T24, 1]);
+    const emb = this.model.forward(x);
+    x.dispose();
+    if (this.skipsAlignment) return emb;
+    const out = tf.tidy(() => {
+      const N = emb.shape[1];
+      const target = Math.max(1, pyRound((T16 * this.frameHz) / 16000));
+      let aligned: tf.Tensor3D = emb;
+      if (target !== N) {
+        const host = emb.dataSync() as Float32Array;
+        const C = this.outputDim;
+        const parts = Array.from({ length: B }, (_, b) => interpolateLinear(host.subarray(b * N * C, (b + 1) * N * C), N, C, target));
+        aligned = tf.tensor3d(concatRows(parts), [B, target, C]);
+      }
+      // CConv1d: two zeros of left padding, then the conv.
+      return this.frameRateConv!.forwardValid(tf.pad(aligned, [[0, 0], [2, 0], [0, 0]]));
+    });
+    emb.dispose();
+    return out;
+  }
+
+  /** A streaming session with fresh state (MaAI's realtime path). */
+  stream(opts: { batch?: number } = {}): MimiStream {
+    return new MimiStream(this, opts.batch ?? 1);
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.model.variables(), ...(this.frameRateConv ? this.frameRateConv.variables() : [])];
+  }
+
+  dispose(): void {
+    disposeAll(this.variables());
+  }
+}
+
+export function toRows(wave: Float32Array | Float32Array[] | tf.Tensor, where: string): Float32Array[] {
+  let rows: Float32Array[];
+  if (wave instanceof Float32Array) rows = [wave];
+  else if (Array.isArray(wave)) rows = wave;
+  else if (wave instanceof tf.Tensor) {
+    if (wave.dtype !== 'float32') throw new TypeError(`${where}: expected a float32 tensor, got ${wave.dtype}`);
+    const s = wave.shape;
+    const T = s[s.length - 1];
+    if (!(s.length === 1 || s.length === 2 || (s.length === 3 && s[1] === 1))) {
+      throw new RangeError(`${where}: expected a waveform of shape [T], [B, T] or [B, 1, T], got [${s}]`);
+    }
+    const data = wave.dataSync() as Float32Array;
+    const B = s.length === 1 ? 1 : s[0];
+    rows = Array.from({ length: B }, (_, b) => data.slice(b * T, (b + 1) * T));
+  } else {
+    throw new TypeError(`${where}: expected a Float32Array, an array of them, or a tf.Tensor`);
+  }
+  if (rows.length === 0) throw new RangeError(`${where}: empty batch`);
+  for (const [i, r] of rows.entries()) {
+    if (!(r instanceof Float32Array)) throw new TypeError(`${where}: row ${i} is not a Float32Array`);
+    if (r.length !== rows[0].length) throw new RangeError(`${where}: row ${i} has ${r.length} samples, row 0 has ${rows[0].length}`);
+    assertFinite(r, `${where} (row ${i})`);
+  }
+  if (rows[0].length === 0) throw new RangeError(`${where}: empty input`);
+  return rows;
+}
+
+export function concatRows(rows: Float32Array[]): Float32Array {
+  const n = rows.reduce((a, r) => a + r.length, 0);
+  const out = new Float32Array(n);
+  let o = 0;
+  for (const r of rows) {
+    out.set(r, o);
+    o += r.length;
+  }
+  return out;
+}

@@ -1,0 +1,260 @@
+/**
+ * A streaming session over EncoderMimi, holding MaAI's per-stream state explicitly:
+ * the 16k -> 24k causal resampler, whether the one leading zero was added, the Mimi core state (padding caches,
+ * KV buffers, position), the 12.5 Hz -> frame_hz feature resampler and the frame_rate_conv's 2-frame cache.
+ * A failed step leaves the state as it was.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { CausalStreamingResampler } from '../audio/causalResampler';
+import { RawTensor } from '../weights/types';
+import { MimiState, disposeMimiState } from './mimi';
+import type { EncoderMimi } from './encoderMimi';
+import { concatRows, toRows } from './encoderMimi';
+
+type ResamplerState = ReturnType<CausalStreamingResampler['getState']>;
+
+/** Everything a stream needs to continue elsewhere, as plain data. */
+export interface MimiStreamState {
+  encoder: 'mimi';
+  hidden: number;
+  frameHz: number;
+  audioResampler: ResamplerState;
+  leadingZeroDone: boolean;
+  /** The core state in the flat ONNX-contract form (pad_cache_i, past_j, cache_position). */
+  core: Array<[string, RawTensor]>;
+  featureResampler: ResamplerState | null;
+  /** frame_rate_conv cache [B, k-1, C] (row-major), null before the first aligned frame. */
+  frameConvCache: Float32Array | null;
+  calls: number;
+}
+
+export interface MimiStepOptions {
+  /** Flush the resamplers at the end of the stream (upstream finalize_stream). */
+  finalize?: boolean;
+  /** The window starts with `contextSamples` samples of overlap (MaAI's realtime loop). Default true. */
+  hasOverlapContext?: boolean;
+}
+
+export class MimiStream {
+  private audioResampler: CausalStreamingResampler;
+  private featureResampler: CausalStreamingResampler | null;
+  private leadingZeroDone = false;
+  private core: MimiState;
+  private frameConvCache: tf.Tensor3D | null = null;
+  calls = 0;
+
+  constructor(readonly encoder: EncoderMimi, readonly batch = 1) {
+    this.audioResampler = new CausalStreamingResampler(16000, encoder.sampleRate);
+    this.featureResampler = encoder.skipsAlignment ? null : new CausalStreamingResampler(encoder.frameHzMimi, encoder.frameHz);
+    this.core = encoder.model.initialState(batch);
+  }
+
+  /**
+   * One call of MaAI's realtime loop: `window` = context + new 16 kHz samples ([T], [B][T] or a tensor).
+   * Returns [B, N, hidden] (N may be 0); the caller owns the tensor.
+   */
+  step(window: Float32Array | Float32Array[] | tf.Tensor, opts: MimiStepOptions = {}): tf.Tensor3D {
+    const enc = this.encoder;
+    const rows = toRows(window, 'MimiStream.step');
+    if (rows.length !== this.batch) throw new RangeError(`MimiStream.step: window has batch ${rows.length}, the stream was opened with batch ${this.batch}`);
+    const C = enc.outputDim;
+    const empty = () => tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
+    const context = opts.hasOverlapContext === false ? 0 : enc.contextSamples;
+    if (context > 0 && rows[0].length <= context) {
+      this.calls++;
+      return empty();
+    }
+    const fresh = rows.map((r) => r.subarray(context));
+
+    // Resamplers mutate themselves: snapshot them so a failure can roll back.
+    const audioSnap = this.audioResampler.getState();
+    const featSnap = this.featureResampler?.getState() ?? null;
+    let nextCore: MimiState | null = null;
+    try {
+      let up = this.audioResampler.process(fresh);
+      if (opts.finalize) {
+        const tail = this.audioResampler.flush();
+        up = up.map((u, i) => concatRows([u, tail[i]]));
+      }
+      let leadingZero = this.leadingZeroDone;
+      if (!leadingZero && up[0].length > 0) {
+        // MaAI prepends one zero to the first non-empty 24 kHz chunk (1919 -> 1920 samples).
+        up = up.map((u) => concatRows([new Float32Array(1), u]));
+        leadingZero = true;
+      }
+      if (up[0].length === 0) {
+        this.commit(null, leadingZero);
+        return empty();
+      }
+      const x = tf.tensor3d(concatRows(up), [this.batch, up[0].length, 1]);
+      const r = enc.model.step(x, this.core);
+      x.dispose();
+      nextCore = r.state;
+      let y = r.y;
+      let nextConvCache: tf.Tensor3D | null | undefined;
+      if (!enc.skipsAlignment && y.shape[1] > 0) {
+        const aligned = this.alignStreaming(y, !!opts.finalize);
+        y.dispose();
+        y = aligned.y;
+        nextConvCache = aligned.cache;
+      }
+      this.commit(nextCore, leadingZero, nextConvCache);
+      return y;
+    } catch (e) {
+      this.audioResampler.setState(audioSnap);
+      if (featSnap && this.featureResampler) this.featureResampler.setState(featSnap);
+      if (nextCore) disposeMimiState(nextCore);
+      throw e;
+    }
+  }
+
+  private commit(core: MimiState | null, leadingZero: boolean, convCache?: tf.Tensor3D | null): void {
+    if (core) {
+      disposeMimiState(this.core);
+      this.core = core;
+    }
+    if (convCache !== undefined && convCache !== this.frameConvCache) {
+      this.frameConvCache?.dispose();
+      this.frameConvCache = convCache;
+    }
+    this.leadingZeroDone = leadingZero;
+    this.calls++;
+  }
+
+  /** Causal feature resampling 12.5 Hz -> frame_hz, then frame_rate_conv over cat(cache, x). */
+  private alignStreaming(emb: tf.Tensor3D, finalize: boolean): { y: tf.Tensor3D; cache: tf.Tensor3D | null } {
+    const [B, N, C] = emb.shape;
+    const host = emb.dataSync() as Float32Array;
+    // Channel-major rows for the resampler: one row per (batch, channel).
+    const chans: Float32Array[] = [];
+    for (let b = 0; b < B; b++) {
+      for (let c = 0; c < C; c++) {
+        const row = new Float32Array(N);
+        for (let t = 0; t < N; t++) row[t] = host[(b * N + t) * C + c];
+        chans.push(row);
+      }
+    }
+    let res = this.featureResampler!.process(chans);
+    if (finalize) {
+      const tail = this.featureResampler!.flush();
+      res = res.map((r, i) => concatRows([r, tail[i]]));
+    }
+    const M = res[0].length;
+    if (M === 0) return { y: tf.zeros([B, 0, C]) as tf.Tensor3D, cache: this.frameConvCache };
+    const frames = new Float32Array(B * M * C);
+    for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let t = 0; t < M; t++) frames[(b * M + t) * C + c] = res[b * C + c][t];
+    const conv = this.encoder.frameRateConv!;
+    const k1 = conv.span - 1;
+    return tf.tidy(() => {
+      const x = tf.tensor3d(frames, [B, M, C]);
+      const cache = this.frameConvCache ?? (tf.zeros([B, k1, C]) as tf.Tensor3D);
+      const full = tf.concat([cache, x], 1);
+      const y = conv.forwardValid(full);
+      const next = tf.slice(full, [0, full.shape[1] - k1, 0], [-1, k1, -1]);
+      return { y, cache: next } as never;
+    }) as unknown as { y: tf.Tensor3D; cache: tf.Tensor3D };
+  }
+
+  /** Flushes the resamplers (upstream finalize_stream with no new audio): the last frames, if any. */
+  finalize(): tf.Tensor3D {
+    const C = this.encoder.outputDim;
+    const tail = this.audioResampler.flush();
+    if (tail[0].length === 0) return tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
+    const x = tf.tensor3d(concatRows(tail), [this.batch, tail[0].length, 1]);
+    const r = this.encoder.model.step(x, this.core);
+    x.dispose();
+    let y = r.y;
+    let convCache: tf.Tensor3D | null | undefined;
+    if (!this.encoder.skipsAlignment && y.shape[1] > 0) {
+      const a = this.alignStreaming(y, true);
+      y.dispose();
+      y = a.y;
+      convCache = a.cache;
+    }
+    this.commit(r.state, this.leadingZeroDone, convCache);
+    return y;
+  }
+
+  /** Back to a fresh stream (upstream reset_streaming_state). */
+  reset(): void {
+    disposeMimiState(this.core);
+    this.frameConvCache?.dispose();
+    this.frameConvCache = null;
+    this.core = this.encoder.model.initialState(this.batch);
+    this.audioResampler.reset();
+    this.featureResampler?.reset();
+    this.leadingZeroDone = false;
+    this.calls = 0;
+  }
+
+  /** The core (Mimi) state in MaAI's flat ONNX-contract order. */
+  exportCoreState(): Array<[string, RawTensor]> {
+    return this.encoder.model.exportState(this.core);
+  }
+
+  /** Replaces the core state from its flat form (validated; nothing changes on error). */
+  importCoreState(flat: Array<[string, RawTensor]> | Map<string, RawTensor>): void {
+    const next = this.encoder.model.importState(flat);
+    if (next.batch !== this.batch) {
+      disposeMimiState(next);
+      throw new RangeError(`MimiStream.importCoreState: state has batch ${next.batch}, the stream has batch ${this.batch}`);
+    }
+    disposeMimiState(this.core);
+    this.core = next;
+  }
+
+  /** Current absolute transformer position (frames seen). */
+  get position(): number {
+    return this.core.position;
+  }
+
+  exportState(): MimiStreamState {
+    return {
+      encoder: 'mimi',
+      hidden: this.encoder.outputDim,
+      frameHz: this.encoder.frameHz,
+      audioResampler: this.audioResampler.getState(),
+      leadingZeroDone: this.leadingZeroDone,
+      core: this.exportCoreState(),
+      featureResampler: this.featureResampler?.getState() ?? null,
+      frameConvCache: this.frameConvCache ? (this.frameConvCache.dataSync() as Float32Array).slice() : null,
+      calls: this.calls,
+    };
+  }
+
+  importState(s: MimiStreamState): void {
+    if (!s || s.encoder !== 'mimi') {
+      throw new TypeError(`MimiStream.importState: not a Mimi stream state (encoder: ${JSON.stringify((s as { encoder?: unknown })?.encoder)})`);
+    }
+    if (s.hidden !== this.encoder.outputDim || s.frameHz !== this.encoder.frameHz) {
+      throw new RangeError(`MimiStream.importState: state is for hidden ${s.hidden} at ${s.frameHz} Hz; this encoder is hidden ${this.encoder.outputDim} at ${this.encoder.frameHz} Hz`);
+    }
+    const k1 = this.encoder.frameRateConv ? this.encoder.frameRateConv.span - 1 : 0;
+    if (s.frameConvCache && s.frameConvCache.length !== this.batch * k1 * this.encoder.outputDim) {
+      throw new RangeError('MimiStream.importState: frameConvCache has the wrong size');
+    }
+    const core = this.encoder.model.importState(s.core);
+    const audioSnap = this.audioResampler.getState();
+    try {
+      this.audioResampler.setState(s.audioResampler);
+      if (this.featureResampler && s.featureResampler) this.featureResampler.setState(s.featureResampler);
+      else if (this.featureResampler) this.featureResampler.reset();
+    } catch (e) {
+      this.audioResampler.setState(audioSnap);
+      disposeMimiState(core);
+      throw e;
+    }
+    disposeMimiState(this.core);
+    this.core = core;
+    this.frameConvCache?.dispose();
+    this.frameConvCache = s.frameConvCache ? tf.tensor3d(s.frameConvCache, [this.batch, k1, this.encoder.outputDim]) : null;
+    this.leadingZeroDone = s.leadingZeroDone;
+    this.calls = s.calls;
+  }
+
+  dispose(): void {
+    disposeMimiState(this.core);
+    this.frameConvCache?.dispose();
+    this.frameConvCache = null;
+  }
+}
