@@ -2,6 +2,8 @@ import { info } from './info';
 import { weights } from './weights';
 import { parity } from './parity';
 import { encode } from './encode';
+import { bench } from './bench';
+import { stream } from './stream';
 
 export interface Command {
   summary: string;
@@ -9,4 +11,4 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { info, weights, parity, encode };
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, bench };
