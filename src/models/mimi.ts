@@ -4,6 +4,7 @@
  * `step(chunk, state)` with explicit state: one padding cache per conv (15), per-layer keys and values in a
  * static sliding-window buffer, and the absolute position (frames the transformer has seen).
  */
+import { pyRound } from '../util/pyRound';
 import * as tf from '@tensorflow/tfjs-core';
 import { CausalConv1d } from '../layers/causalConv1d';
 import { MimiTransformer } from '../layers/transformer';
@@ -23,11 +24,7 @@ export function mimiEncoderStaticCacheMaxLen(frameHz: number): number {
   return mimiSlidingCacheLen(frameHz) + 1;
 }
 
-/** Python's round(): halves to even. */
-export function pyRound(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+export { pyRound };
 
 export interface MimiState {
   /** Padding caches [B, P, C] in upstream order: 14 SEANet convs, then the downsample. */

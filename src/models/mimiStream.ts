@@ -74,7 +74,7 @@ export class MimiStream {
       let up = this.audioResampler.process(fresh);
       if (opts.finalize) {
         const tail = this.audioResampler.flush();
-        up = up.map((u, i) => concatRows([u, tail[i]]));
+        if (tail.length) up = up.map((u, i) => concatRows([u, tail[i]]));
       }
       let leadingZero = this.leadingZeroDone;
       if (!leadingZero && up[0].length > 0) {
@@ -137,7 +137,7 @@ export class MimiStream {
     let res = this.featureResampler!.process(chans);
     if (finalize) {
       const tail = this.featureResampler!.flush();
-      res = res.map((r, i) => concatRows([r, tail[i]]));
+      if (tail.length) res = res.map((r, i) => concatRows([r, tail[i]]));
     }
     const M = res[0].length;
     if (M === 0) return { y: tf.zeros([B, 0, C]) as tf.Tensor3D, cache: this.frameConvCache };
@@ -159,7 +159,7 @@ export class MimiStream {
   finalize(): tf.Tensor3D {
     const C = this.encoder.outputDim;
     const tail = this.audioResampler.flush();
-    if (tail[0].length === 0) return tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
+    if (tail.length === 0 || tail[0].length === 0) return tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
     const x = tf.tensor3d(concatRows(tail), [this.batch, tail[0].length, 1]);
     const r = this.encoder.model.step(x, this.core);
     x.dispose();

@@ -1,0 +1,142 @@
+/**
+ * MaAI's causal streaming resampler: linear interpolation with no anti-alias filter, carried across calls.
+ * Output sample k is the input linearly interpolated at global position k * orig / new. The time bookkeeping is
+ * float64 (as in current MaAI; an older version kept it in float32 and drifted); the interpolation weights and the
+ * mix are float32, as upstream casts the fraction to the signal's dtype.
+ * Rows are independent channels (batch x channels flattened); every call must pass the same number of rows.
+ */
+import { pyRound } from '../util/pyRound';
+
+export interface CausalResamplerState {
+  orig: number;
+  next: number;
+  nextT: number;
+  inTotal: number;
+  outTotal: number;
+  /** Last input sample of each row, null before the first non-empty call. */
+  prev: number[] | null;
+}
+
+export class CausalStreamingResampler {
+  private nextT = 0;
+  private inTotal = 0;
+  private outTotal = 0;
+  private prev: Float32Array | null = null;
+
+  constructor(readonly origFreq: number, readonly newFreq: number) {
+    if (!(origFreq > 0) || !(newFreq > 0) || !Number.isFinite(origFreq) || !Number.isFinite(newFreq)) {
+      throw new RangeError(`CausalStreamingResampler: rates must be positive, got ${origFreq} -> ${newFreq}`);
+    }
+  }
+
+  get stepIn(): number {
+    return this.origFreq / this.newFreq;
+  }
+
+  reset(): void {
+    this.nextT = 0;
+    this.inTotal = 0;
+    this.outTotal = 0;
+    this.prev = null;
+  }
+
+  /** rows: one Float32Array per channel, all the same length. Returns the new output samples per row. */
+  process(rows: Float32Array[]): Float32Array[] {
+    const R = rows.length;
+    if (R === 0) throw new RangeError('CausalStreamingResampler.process: no rows');
+    const F = rows[0].length;
+    for (const r of rows) {
+      if (r.length !== F) throw new RangeError('CausalStreamingResampler.process: rows differ in length');
+    }
+    if (F === 0) return rows.map(() => new Float32Array(0));
+    if (!this.prev || this.prev.length !== R) {
+      // Upstream restarts the time base when it first sees data (or the row count changes).
+      this.prev = Float32Array.from(rows, (r) => r[0]);
+      this.nextT = this.inTotal;
+    }
+    const inStart = this.inTotal;
+    const inEnd = inStart + F - 1;
+    const step = this.stepIn;
+    const nOut = this.nextT > inEnd ? 0 : Math.floor((inEnd - this.nextT) / step) + 1;
+    if (nOut <= 0) {
+      this.inTotal += F;
+      this.prev = Float32Array.from(rows, (r) => r[F - 1]);
+      return rows.map(() => new Float32Array(0));
+    }
+    const f = Math.fround;
+    const idx0 = new Int32Array(nOut);
+    const idx1 = new Int32Array(nOut);
+    const w0 = new Float32Array(nOut);
+    const w1 = new Float32Array(nOut);
+    for (let k = 0; k < nOut; k++) {
+      const t = k * step + this.nextT;
+      const tf = Math.floor(t);
+      const frac = f(t - tf);
+      // Index into [prev, x0 .. x_{F-1}]: 0 is the previous call's last sample.
+      const i0 = Math.min(F, Math.max(0, tf - inStart + 1));
+      idx0[k] = i0;
+      idx1[k] = Math.min(F, i0 + 1);
+      w0[k] = f(1 - frac);
+      w1[k] = frac;
+    }
+    const out = rows.map((r, ri) => {
+      const p = this.prev![ri];
+      const y = new Float32Array(nOut);
+      for (let k = 0; k < nOut; k++) {
+        const a = idx0[k] === 0 ? p : r[idx0[k] - 1];
+        const b = idx1[k] === 0 ? p : r[idx1[k] - 1];
+        y[k] = f(f(w0[k] * a) + f(w1[k] * b));
+      }
+      return y;
+    });
+    this.nextT = this.nextT + nOut * step;
+    this.inTotal += F;
+    this.outTotal += nOut;
+    this.prev = Float32Array.from(rows, (r) => r[F - 1]);
+    return out;
+  }
+
+  /**
+   * End of stream: emits copies of the last input sample until the output has round(inTotal * new / orig)
+   * samples in all (Python rounding, half to even). Returns empty rows when nothing is owed or nothing was seen.
+   */
+  flush(): Float32Array[] {
+    if (!this.prev) return [];
+    const target = pyRound(this.inTotal * (this.newFreq / this.origFreq));
+    const n = target - this.outTotal;
+    if (n <= 0) return Array.from(this.prev, () => new Float32Array(0));
+    const out = Array.from(this.prev, (p) => new Float32Array(n).fill(p));
+    this.nextT = this.nextT + n * this.stepIn;
+    this.outTotal = target;
+    return out;
+  }
+
+  getState(): CausalResamplerState {
+    return {
+      orig: this.origFreq,
+      next: this.newFreq,
+      nextT: this.nextT,
+      inTotal: this.inTotal,
+      outTotal: this.outTotal,
+      prev: this.prev ? Array.from(this.prev) : null,
+    };
+  }
+
+  setState(s: CausalResamplerState): void {
+    if (!s || s.orig !== this.origFreq || s.next !== this.newFreq) {
+      throw new RangeError(
+        `CausalStreamingResampler.setState: state is for ${s?.orig} -> ${s?.next} Hz, this resampler is ${this.origFreq} -> ${this.newFreq} Hz`,
+      );
+    }
+    for (const [k, v] of [['nextT', s.nextT], ['inTotal', s.inTotal], ['outTotal', s.outTotal]] as const) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`CausalStreamingResampler.setState: bad ${k} ${v}`);
+    }
+    if (s.prev !== null && (!Array.isArray(s.prev) || s.prev.some((v) => typeof v !== 'number'))) {
+      throw new RangeError('CausalStreamingResampler.setState: prev must be null or an array of numbers');
+    }
+    this.nextT = s.nextT;
+    this.inTotal = s.inTotal;
+    this.outTotal = s.outTotal;
+    this.prev = s.prev ? Float32Array.from(s.prev) : null;
+  }
+}
