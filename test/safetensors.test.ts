@@ -257,7 +257,7 @@ describe('safetensors round trip', () => {
       );
     }
     expect(Array.from(back.get('i64')!.data as BigInt64Array)).toEqual([-(2n ** 63n), 2n ** 63n - 1n, 0n, -1n]);
-    expect(Array.from(back.get('bool')!.data)).toEqual([0, 1, 1, 0]);
+    expect(Array.from(back.get('bool')!.data as Uint8Array)).toEqual([0, 1, 1, 0]);
     // Writing what was read gives the same bytes again.
     expect(Buffer.from(writeSafetensors(back))).toEqual(Buffer.from(bytes));
   });
@@ -352,7 +352,7 @@ describe('SafetensorsFile lazy reading', () => {
     expect(f.header.dataStart).toBe(8 + hlen);
     expect(f.header.dataLength).toBe(20);
     expect(reads.length).toBe(2);
-    expect(Array.from(f.get('b').data)).toEqual([-1, 5]);
+    expect(Array.from(f.get('b').data as Int16Array)).toEqual([-1, 5]);
     expect(reads.slice(2)).toEqual([[8 + hlen + 16, 4]]);
   });
 
@@ -373,8 +373,8 @@ describe('SafetensorsFile lazy reading', () => {
         const t = f.get('a');
         expect(t.dtype).toBe('F32');
         expect(t.shape).toEqual([2, 2]);
-        expect(Array.from(t.data)).toEqual([9, 8, 7, 6]);
-        expect(Array.from(f.get('b').data)).toEqual([-1, 5]);
+        expect(Array.from(t.data as Float32Array)).toEqual([9, 8, 7, 6]);
+        expect(Array.from(f.get('b').data as Int16Array)).toEqual([-1, 5]);
         expect([...f.all().keys()]).toEqual(['a', 'b']);
       } finally {
         f.close();

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CausalStreamingResampler } from '../audio/causalResampler';
 import { RawTensor } from '../weights/types';
 import { MimiState, disposeMimiState } from './mimi';
+import { mimiFrameSize } from './mimiConfig';
 import type { EncoderMimi } from './encoderMimi';
 import { concatRows, toRows } from './encoderMimi';
 
@@ -86,6 +87,14 @@ export class MimiStream {
         this.commit(null, leadingZero);
         return empty();
       }
+      const frameSize = mimiFrameSize(enc.config);
+      if (up[0].length < frameSize) {
+        // Upstream hands such a chunk to the core too, where PyTorch's conv1d fails (input shorter than the kernel).
+        throw new RangeError(
+          `MimiStream.step: ${rows[0].length - context} new samples at 16 kHz give ${up[0].length} samples at ${enc.sampleRate} Hz, ` +
+            `fewer than one Mimi frame (${frameSize}); send at least ${enc.getStreamingEmitSamples16k()} new samples per call`,
+        );
+      }
       const x = tf.tensor3d(concatRows(up), [this.batch, up[0].length, 1]);
       const r = enc.model.step(x, this.core);
       x.dispose();
@@ -155,11 +164,16 @@ export class MimiStream {
     }) as unknown as { y: tf.Tensor3D; cache: tf.Tensor3D };
   }
 
-  /** Flushes the resamplers (upstream finalize_stream with no new audio): the last frames, if any. */
+  /**
+   * Flushes the 16k -> 24k resampler with no new audio (upstream only flushes inside a step with finalize_stream;
+   * use `step(window, { finalize: true })` for that). The flushed tail is usually one sample, too short for a
+   * frame, and is then dropped: the result is empty.
+   */
   finalize(): tf.Tensor3D {
     const C = this.encoder.outputDim;
     const tail = this.audioResampler.flush();
-    if (tail.length === 0 || tail[0].length === 0) return tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
+    // A tail shorter than one Mimi frame cannot produce a frame (upstream's conv would fail on it): it is dropped.
+    if (tail.length === 0 || tail[0].length < mimiFrameSize(this.encoder.config)) return tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
     const x = tf.tensor3d(concatRows(tail), [this.batch, tail[0].length, 1]);
     const r = this.encoder.model.step(x, this.core);
     x.dispose();

@@ -95,7 +95,12 @@ export async function openWeights(path: string, opts: { nameMap?: import('./name
   } else if (!opts.nameMap) {
     return WeightStore.fromSafetensors(SafetensorsFile.open(path), path);
   } else {
-    tensors = SafetensorsFile.open(path).all();
+    const file = SafetensorsFile.open(path);
+    try {
+      tensors = file.all();
+    } finally {
+      file.close();
+    }
   }
   if (opts.nameMap) {
     const { applyNameMap } = await import('./nameMap');

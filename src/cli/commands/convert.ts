@@ -1,0 +1,92 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readTorchPickle, stateDictOf } from '../../weights/torchCheckpoint';
+import { NameMap, applyNameMap, parseRename } from '../../weights/nameMap';
+import { writeSafetensors } from '../../weights/safetensors';
+import { numel } from '../../weights/types';
+import { UsageError, parseArgs, str } from '../args';
+import { onePositional, required } from './common';
+import type { Command } from './index';
+
+function strings(v: string | boolean | string[] | undefined): string[] {
+  if (v === undefined || typeof v === 'boolean') return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+export const convert: Command = {
+  summary: 'PyTorch checkpoint (.pt) to safetensors, with an optional name map: convert IN.pt -o OUT.safetensors',
+  help:
+    'Usage: maai-encoder convert IN.pt -o OUT.safetensors [--select PREFIX] [--strip PREFIX]... [--add PREFIX]\n' +
+    '         [--rename FROM=TO]...\n\n' +
+    'Reads a torch.save file (zip format, or the legacy format of torch < 1.6) without Python and without running\n' +
+    'anything from it: only tensors, storages and OrderedDict are accepted in its pickle. Tensors inside nested\n' +
+    'dicts are named by their key path joined with "." (a CPC training checkpoint gives weights.gEncoder.conv0.weight,\n' +
+    '...). Dtypes are kept (float16 stays float16). The name map runs in this order:\n' +
+    '  --select PREFIX   keep only tensors whose name starts with PREFIX\n' +
+    '  --strip PREFIX    remove PREFIX from the start of names (repeatable: the first matching one is removed)\n' +
+    '  --add PREFIX      prepend PREFIX to every name\n' +
+    '  --rename FROM=TO  replace the prefix FROM by TO (repeatable: the first matching rule applies)\n\n' +
+    'Examples:\n' +
+    '  CPC checkpoint -> EncoderCPC names (the downsample comes from a VAP state dict):\n' +
+    '    maai-encoder convert 60k_epoch4-d0f474de.pt -o cpc.safetensors --select weights. --strip weights. --add encoder.\n' +
+    '  MaAI VAP state dict -> encoder names (downsample.*, encoder.gEncoder.*, encoder.gAR.*, frame_rate_conv.*):\n' +
+    '    maai-encoder convert vap_state_dict.pt -o enc.safetensors --select encoder. --strip encoder.',
+  async run(argv) {
+    const p = parseArgs(argv, {
+      out: { type: 'string', short: 'o' },
+      select: { type: 'string' },
+      strip: { type: 'string', repeat: true },
+      add: { type: 'string' },
+      rename: { type: 'string', repeat: true },
+    });
+    const input = onePositional(p, 'input checkpoint');
+    const out = required(p, 'out');
+    if (!fs.existsSync(input)) throw new UsageError(`file not found: ${input}`);
+    if (path.resolve(out) === path.resolve(input)) throw new UsageError('the output file must differ from the input file');
+
+    const map: NameMap = {};
+    const select = str(p, 'select');
+    if (select !== undefined) map.select = select;
+    const strip = strings(p.flags.strip);
+    if (strip.length) map.strip = strip;
+    const add = str(p, 'add');
+    if (add !== undefined) map.add = add;
+    const rename = strings(p.flags.rename);
+    if (rename.length) {
+      try {
+        map.rename = rename.map(parseRename);
+      } catch (e) {
+        throw new UsageError(`--rename: ${(e as Error).message}`);
+      }
+    }
+
+    const { format, root } = readTorchPickle(new Uint8Array(fs.readFileSync(input)));
+    const all = stateDictOf(root);
+    const tensors = Object.keys(map).length ? applyNameMap(all, map) : all;
+    const metadata: Record<string, string> = {
+      source: path.basename(input),
+      source_format: `torch.save ${format}`,
+      converted_by: 'maai-encoder convert',
+    };
+    if (Object.keys(map).length) metadata.name_map = JSON.stringify(map);
+    const bytes = writeSafetensors(tensors, metadata);
+    try {
+      fs.writeFileSync(out, bytes);
+    } catch (e) {
+      throw new UsageError(`cannot write ${out}: ${(e as Error).message}`);
+    }
+
+    const params = [...tensors.values()].reduce((a, t) => a + numel(t.shape), 0);
+    const dtypes = new Map<string, number>();
+    for (const t of tensors.values()) dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
+    const dt = [...dtypes].map(([k, n]) => `${n} ${k}`).join(', ');
+    const dropped = all.size - tensors.size;
+    process.stdout.write(
+      `${input} (torch.save ${format}) -> ${out}\n` +
+        `${tensors.size} tensors (${dt}), ${params.toLocaleString('en-US')} parameters, ${bytes.length.toLocaleString('en-US')} bytes` +
+        (dropped ? `; ${dropped} tensors not selected` : '') +
+        '\n',
+    );
+    return 0;
+  },
+};
