@@ -395,7 +395,8 @@ function unpickle(bytes: Uint8Array, start: number, persistentLoad: PersistentLo
       }
       case 0x65: { // APPENDS
         const items = popMark();
-        asList(top(), 'APPENDS').push(...items);
+        const list = asList(top(), 'APPENDS');
+        for (const v of items) list.push(v);
         break;
       }
       case 0x73: { // SETITEM
@@ -578,6 +579,7 @@ function materialize(t: TensorRef, label: string): TorchTensor {
       throw new FormatError(`${name}: offset ${t.storageOffset} and strides [${t.stride}] reach element ${last}, but the storage holds ${Math.max(0, storageElems)}`);
     }
   }
+  if (n * es > 2 ** 32) throw new FormatError(`${name}: ${n * es} bytes is too large for one tensor`);
   const out = new Uint8Array(n * es);
   // Row-major strides of the shape: a tensor with them is a plain slice of the storage.
   let contiguous = true;
@@ -718,6 +720,7 @@ function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
     while (e + 4 <= eEnd) {
       const id = view.getUint16(e, true);
       const len = view.getUint16(e + 2, true);
+      if (e + 4 + len > eEnd) fail(`entry "${name}": extra field runs past its end`);
       if (id === 0x0001) {
         let q = e + 4;
         const next = (): number => {
@@ -843,7 +846,7 @@ function readLegacy(bytes: Uint8Array): Val {
     if (pos + 8 > bytes.length) fail(`truncated file: storage "${key}" is missing (byte ${pos} of ${bytes.length})`);
     const count = view.getBigInt64(pos, true);
     pos += 8;
-    // Storages the tree never names are skipped with the element size they were written with; unknown -> give up.
+    // torch lists exactly the storages the tree uses; the element size comes from the storage type there.
     if (!root) fail(`storage "${key}" is listed but never used by the tree`);
     const nbytes = count * BigInt(DTYPE_SIZE[root!.dtype]);
     if (count < 0n || nbytes > BigInt(bytes.length - pos)) {

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimiConfig';
 import { BackendName, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, str } from '../args';
 
@@ -31,4 +33,20 @@ export function progress(label: string): (done: number, total: number) => void {
     process.stderr.write(`\r${label} [${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${pct}% (${done}/${total})`);
     if (done >= total) process.stderr.write('\n');
   };
+}
+
+/** --mimi-config: "kyutai/mimi" (default), "tiny" (the golden tiny config) or a JSON file of MimiConfig fields. */
+export function mimiConfigFlag(p: Parsed): Partial<MimiConfig> {
+  const v = str(p, 'mimi-config') ?? 'kyutai/mimi';
+  if (v === 'kyutai/mimi') return {};
+  if (v === 'tiny') return { ...MIMI_TINY_OVERRIDES };
+  if (!fs.existsSync(v)) throw new UsageError(`--mimi-config must be kyutai/mimi, tiny or a JSON file; file not found: ${v}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(v, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--mimi-config ${v}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--mimi-config ${v}: expected a JSON object of MimiConfig fields`);
+  return parsed as Partial<MimiConfig>;
 }

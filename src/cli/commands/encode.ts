@@ -7,7 +7,7 @@ import { cpcRealtimeLoop } from '../../parity/runCase';
 import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, onePositional, progress, required, useBackend } from './common';
+import { BACKEND_FLAG, mimiConfigFlag, onePositional, progress, required, useBackend } from './common';
 import type { Command } from './index';
 
 export interface EncodedFeatures {
@@ -49,7 +49,8 @@ export const encode: Command = {
   summary: 'features of a WAV file: encode --encoder cpc|mimi --weights FILE IN.wav -o OUT.safetensors',
   help:
     'Usage: maai-encoder encode --encoder cpc|mimi --weights FILE IN.wav -o OUT.safetensors\n' +
-    '         [--stream] [--frame-hz 10|12.5] [--channel N|mix] [--no-resample] [--backend B]\n\n' +
+    '         [--stream] [--frame-hz 10|12.5] [--channel N|mix] [--no-resample] [--backend B]\n' +
+    '         [--mimi-config kyutai/mimi|tiny|CONFIG.json]\n\n' +
     'Encodes a WAV file (any sample rate and channel count: resampled to 16 kHz, channel N picked or channels\n' +
     'mixed down; default mix) offline, or through MaAI\'s realtime loop with --stream (320 samples of context,\n' +
     'calls every 16000/frame_hz samples). Writes `features` [frames, dim] float32 with metadata (encoder,\n' +
@@ -64,6 +65,7 @@ export const encode: Command = {
       'frame-hz': { type: 'string' },
       channel: { type: 'string' },
       'no-resample': { type: 'boolean' },
+      'mimi-config': { type: 'string' },
     });
     const input = onePositional(p, 'input WAV file');
     const encoder = required(p, 'encoder');
@@ -82,7 +84,8 @@ export const encode: Command = {
       feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz);
     } else {
       const { encodeMimi } = await import('./encodeMimi');
-      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'));
+      if (!(frameHz > 0)) throw new UsageError(`--frame-hz must be positive, got ${frameHz}`);
+      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'), mimiConfigFlag(p));
     }
     const bytes = writeSafetensors([['features', { dtype: 'F32', shape: [feats.frames, feats.dim], data: feats.data }]], {
       encoder,

@@ -1,6 +1,31 @@
-import { UsageError } from '../args';
+import { EncoderMimi } from '../../models/encoderMimi';
+import { MimiConfig } from '../../models/mimiConfig';
+import { mimiRealtimeLoop } from '../../parity/mimiRunners';
+import { openWeights } from '../../weights/store';
 import type { EncodedFeatures } from './encode';
 
-export async function encodeMimi(_w: string, _wave: Float32Array, _stream: boolean, _hz: number, _p: (a: number, b: number) => void): Promise<EncodedFeatures> {
-  throw new UsageError('the Mimi encoder is not available yet');
+/** Mimi features of a 16 kHz signal: offline (sinc resampling) or through MaAI's realtime loop (10 ms chunks). */
+export async function encodeMimi(
+  weightsFile: string,
+  wave: Float32Array,
+  stream: boolean,
+  frameHz: number,
+  onProgress: (done: number, total: number) => void,
+  config: Partial<MimiConfig> = {},
+): Promise<EncodedFeatures> {
+  const enc = EncoderMimi.load(await openWeights(weightsFile), { frameHz, config });
+  try {
+    if (stream) {
+      const out = mimiRealtimeLoop(enc, wave, 160, onProgress);
+      return { data: out.data, frames: out.shape[0], dim: out.shape[1], frameHz };
+    }
+    onProgress(0, 1);
+    const y = enc.forward(wave);
+    const r = { data: (y.dataSync() as Float32Array).slice(), frames: y.shape[1], dim: y.shape[2], frameHz };
+    y.dispose();
+    onProgress(1, 1);
+    return r;
+  } finally {
+    enc.dispose();
+  }
 }

@@ -6,7 +6,7 @@ import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, onePositional, required, useBackend } from './common';
+import { BACKEND_FLAG, mimiConfigFlag, onePositional, required, useBackend } from './common';
 import { readAudio16k } from './encode';
 import type { Command } from './index';
 
@@ -14,7 +14,8 @@ export const stream: Command = {
   summary: "run MaAI's realtime loop over a WAV file and report per-call latency and real-time factor",
   help:
     'Usage: maai-encoder stream IN.wav --encoder cpc|mimi --weights FILE [--frame-hz HZ] [--realtime]\n' +
-    '         [--chunk 160] [-o OUT.safetensors] [--channel N|mix] [--backend B] [--json]\n\n' +
+    '         [--chunk 160] [-o OUT.safetensors] [--channel N|mix] [--backend B] [--json]\n' +
+    '         [--mimi-config kyutai/mimi|tiny|CONFIG.json]\n\n' +
     'Feeds the audio in --chunk-sample pieces (10 ms) through an encoder session, as fast as possible or, with\n' +
     '--realtime, at the pace the audio would arrive. Prints per-call latency (median, p95, max) and the real-time\n' +
     'factor (processing time / audio time). -o writes the features.',
@@ -29,6 +30,7 @@ export const stream: Command = {
       output: { type: 'string', short: 'o' },
       channel: { type: 'string' },
       json: { type: 'boolean' },
+      'mimi-config': { type: 'string' },
     });
     const input = onePositional(p, 'input WAV file');
     const kind = required(p, 'encoder');
@@ -42,7 +44,7 @@ export const stream: Command = {
     const wave = readAudio16k(input, channel as number | 'mix', true);
     const store = await openWeights(weightsFile);
     const frameHz = num(p, 'frame-hz', kind === 'cpc' ? 10 : 12.5)!;
-    const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz });
+    const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
     const session = new EncoderSession(encoder, { frameHz });
     const latencies: number[] = [];
     const parts: Float32Array[] = [];
