@@ -1,6 +1,7 @@
 // Fuzzes the byte parsers (safetensors header + reader, WAV reader) with hostile inputs.
 // Usage: node scripts/run-ts.mjs scripts/fuzz.ts [--n 100000] [--seed 20240601] [--only NAME]
 // Prints one summary line per parser; exits 1 if any input crashed a parser (see src/fuzz/fuzzParsers.ts).
+// test/fuzz.test.ts imports `targets` from here and runs a smaller sample of the same inputs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readWav, writeWav, WAV_FORMATS, WavData } from '../src/audio/wav';
@@ -15,12 +16,11 @@ function arg(name: string, fallback: number): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name} needs a non-negative integer`);
   return v;
 }
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
-const FIXTURE = path.join('test', 'fixtures', 'golden', 'weights', 'mimi_tiny_weights.safetensors');
+export const FIXTURE = path.join('test', 'fixtures', 'golden', 'weights', 'mimi_tiny_weights.safetensors');
 
-function safetensorsSeeds(): Uint8Array[] {
-  const fixture = new Uint8Array(fs.readFileSync(FIXTURE));
+function safetensorsSeeds(fixturePath: string): Uint8Array[] {
+  const fixture = new Uint8Array(fs.readFileSync(fixturePath));
   const first = [...readSafetensors(fixture).tensors.entries()].slice(0, 3);
   const t = (dtype: RawTensor['dtype'], shape: number[], data: RawTensor['data']): RawTensor => ({ dtype, shape, data });
   const allDtypes = writeSafetensors(
@@ -63,8 +63,9 @@ function checkHeader(h: SafetensorsHeader, input: Uint8Array): string | undefine
   return undefined;
 }
 
-export function targets(): FuzzTarget<any>[] {
-  const st = safetensorsSeeds();
+/** The fuzz targets: safetensors parseHeader and readSafetensors (+ F32 widening), WAV readWav. */
+export function targets(fixturePath = FIXTURE): FuzzTarget<any>[] {
+  const st = safetensorsSeeds(fixturePath);
   const wav = wavSeeds();
   const parseHeaderTarget: FuzzTarget<SafetensorsHeader> = {
     name: 'safetensors parseHeader',
@@ -120,6 +121,7 @@ export function targets(): FuzzTarget<any>[] {
 }
 
 function main(): void {
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   const runs = arg('n', 100_000);
   const seed = arg('seed', 20240601);
   let crashes = 0;
@@ -140,4 +142,5 @@ function main(): void {
   }
 }
 
-main();
+// Run only as a script (run-ts.mjs bundles this file to .cache/fuzz.mjs), not when a test imports `targets`.
+if (/fuzz\.m?[jt]s$/.test(process.argv[1] ?? '')) main();

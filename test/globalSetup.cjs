@@ -1,6 +1,8 @@
 // Builds a CommonJS bundle of tfjs-core's gradient registrations for jest (see src/backend/gradients.ts).
 const path = require('node:path');
 module.exports = async () => {
+  // The CLI tests run the bundled command (dist/cli.js): rebuild it from the current sources.
+  require('node:child_process').execFileSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: path.join(__dirname, '..') });
   const { build } = require('esbuild');
   const { tfjsCoreExact } = await import('../scripts/esbuildShared.mjs');
   await build({

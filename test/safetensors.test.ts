@@ -431,3 +431,16 @@ describe('golden tiny Mimi weights file', () => {
     }
   });
 });
+
+describe('metadata keys', () => {
+  it('keeps a __metadata__ key named __proto__ as data', () => {
+    const { readSafetensors: read } = require('../src/weights/safetensors');
+    const hb = new TextEncoder().encode('{"__metadata__":{"__proto__":"x","a":"b"}}');
+    const file = new Uint8Array(8 + hb.length);
+    new DataView(file.buffer).setBigUint64(0, BigInt(hb.length), true);
+    file.set(hb, 8);
+    const md = read(file).metadata;
+    expect(Object.keys(md).sort()).toEqual(['__proto__', 'a']);
+    expect(Object.getOwnPropertyDescriptor(md, '__proto__')?.value).toBe('x');
+  });
+});

@@ -236,7 +236,7 @@ describe('crafted checkpoints', () => {
     expect(sd.get('ids')!.dtype).toBe('I64');
     expect(Array.from(sd.get('ids')!.data as BigInt64Array)).toEqual([7n, -1n, 1n << 40n]);
     expect(sd.get('mask')!.dtype).toBe('BOOL');
-    expect(Array.from(sd.get('mask')!.data)).toEqual([1, 0]);
+    expect(Array.from(sd.get('mask')!.data as Uint8Array)).toEqual([1, 0]);
     expect(sd.get('bf')!.dtype).toBe('BF16');
     expect(v('bf')).toEqual([1, -2]);
     expect(sd.get('dbl')!.dtype).toBe('F64');

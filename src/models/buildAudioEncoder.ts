@@ -29,7 +29,7 @@ export interface AudioEncoderConf {
   /** CPC checkpoint (MaAI's cpc_model argument); used when `weights` is not given. */
   cpc_model?: string;
   mimi_weights_path?: string;
-  /** Name map applied when reading the weights file (e.g. { select: 'encoder.' } for a VAP state dict). */
+  /** Name map applied when reading the weights file (e.g. VAP_ENCODER_NAME_MAP = { select: 'encoder.', strip: ['encoder.'] } for a MaAI VAP state dict). */
   name_map?: NameMap;
   mimi_config?: Partial<MimiConfig>;
   mimi_model_name?: string;

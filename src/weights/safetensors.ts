@@ -95,7 +95,8 @@ export function parseHeader(src: ByteSource): SafetensorsHeader {
       }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') throw new FormatError(`safetensors: __metadata__ value of "${k}" is not a string`);
-        metadata[k] = v;
+        // defineProperty: a key named __proto__ is data, not the prototype setter.
+        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }

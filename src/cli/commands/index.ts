@@ -4,6 +4,7 @@ import { parity } from './parity';
 import { encode } from './encode';
 import { bench } from './bench';
 import { stream } from './stream';
+import { convert } from './convert';
 
 export interface Command {
   summary: string;
@@ -11,4 +12,4 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, bench };
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench };
