@@ -159,3 +159,28 @@ describe('convert', () => {
     expect(f.tensors.size).toBeGreaterThan(0);
   });
 });
+
+describe('wasm threads', () => {
+  it('gives bit-identical features with 1 and 2 threads, and the process exits by itself', () => {
+    const wav = path.join(tmp, 'thr.wav');
+    fs.writeFileSync(wav, writeWav(goldenSignal('short_mix'), 16000, 'float32'));
+    for (const [enc, weights, extra] of [
+      ['cpc', goldenPath('weights', 'cpc_lstm_manifest.json'), []],
+      ['mimi', goldenPath('weights', 'mimi_full_manifest.json'), ['--stream', '--frame-hz', '12.5']],
+    ] as Array<[string, string, string[]]>) {
+      const files = ['1', '2'].map((t) => {
+        const o = path.join(tmp, `thr-${enc}-${t}.safetensors`);
+        const r = cli('encode', '--encoder', enc, '--weights', weights, ...extra, '--threads', t, wav, '-o', o);
+        expect(r.code).toBe(0); // spawnSync returns only once the process has exited
+        return fs.readFileSync(o);
+      });
+      expect(Buffer.compare(files[0], files[1])).toBe(0);
+    }
+  });
+
+  it('refuses a bad thread count', () => {
+    const r = cli('encode', '--encoder', 'cpc', '--weights', 'x.json', 'x.wav', '-o', 'y', '--threads', '0');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--threads must be an integer in 1\.\.8/);
+  });
+});

@@ -130,9 +130,10 @@ export class CausalStreamingResampler {
     }
     for (const [k, v] of [['nextT', s.nextT], ['inTotal', s.inTotal], ['outTotal', s.outTotal]] as const) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`CausalStreamingResampler.setState: bad ${k} ${v}`);
+      if (k !== 'nextT' && !Number.isInteger(v)) throw new RangeError(`CausalStreamingResampler.setState: ${k} ${v} must be an integer sample count`);
     }
-    if (s.prev !== null && (!Array.isArray(s.prev) || s.prev.some((v) => typeof v !== 'number'))) {
-      throw new RangeError('CausalStreamingResampler.setState: prev must be null or an array of numbers');
+    if (s.prev !== null && (!Array.isArray(s.prev) || s.prev.some((v) => typeof v !== 'number' || !Number.isFinite(v)))) {
+      throw new RangeError('CausalStreamingResampler.setState: prev must be null or an array of finite numbers');
     }
     this.nextT = s.nextT;
     this.inTotal = s.inTotal;

@@ -11,5 +11,8 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
   for (const [v, n] of [[fromRate, 'fromRate'], [toRate, 'toRate']] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resample: ${n} must be a positive integer sample rate, got ${v}`);
   }
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new RangeError(`resample: sample ${i} is ${x[i]}; audio must be finite`);
+  }
   return sincResample(x, fromRate, toRate, opts);
 }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Gradients are registered so tf.grad reaches encoder weights when they are unfrozen.
 import './gradients';
 import { createRequire } from 'node:module';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'cuda' | 'webgl' | 'webgpu';
@@ -75,13 +76,30 @@ export function availableBackends(): Record<BackendName, { available: boolean; p
 }
 
 export interface BackendOptions {
-  /** Number of wasm threads (only honoured where threads work); default: hardware concurrency. */
+  /**
+   * wasm threads (Node): default MAAI_WASM_THREADS or the number of CPUs (max 8); 1 = the single-threaded
+   * SIMD build. Applies when the wasm backend is first initialised in the process.
+   */
   threads?: number;
 }
 
 let wasmRegistered = false;
+let wasmThreadsWanted = 1;
+let wasmThreadsNote: string | undefined;
 
-async function registerWasm(): Promise<void> {
+/** Threads the wasm backend was asked for by default: MAAI_WASM_THREADS, else the CPU count (1..8). */
+export function defaultWasmThreads(): number {
+  const env = typeof process !== 'undefined' ? process.env.MAAI_WASM_THREADS : undefined;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1 || n > 8) throw new BackendError(`MAAI_WASM_THREADS must be an integer in 1..8, got "${env}"`);
+    return n;
+  }
+  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(8, cpus));
+}
+
+async function registerWasm(opts: BackendOptions): Promise<void> {
   if (wasmRegistered) return;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   if (isNode) {
@@ -89,8 +107,49 @@ async function registerWasm(): Promise<void> {
     if (!entry) throw new BackendError('backend "wasm" needs @tensorflow/tfjs-backend-wasm: npm install @tensorflow/tfjs-backend-wasm');
     const dir = path.dirname(entry) + path.sep;
     wasm.setWasmPaths(dir);
+    const threads = opts.threads ?? defaultWasmThreads();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 8) throw new BackendError(`wasm threads must be an integer in 1..8, got ${threads}`);
+    if (threads > 1) {
+      const original = tf.findBackendFactory('wasm');
+      const wasmOut = path.join(path.dirname(entry), '..', 'wasm-out');
+      tf.removeBackend('wasm');
+      wasm.setThreadsCount(threads);
+      tf.registerBackend(
+        'wasm',
+        async () => {
+          try {
+            const { createThreadedWasmModule } = await import('./wasmThreads');
+            const module = await createThreadedWasmModule(wasmOut, threads, wasm.version_wasm);
+            const backend = new wasm.BackendWasm(module as never);
+            // The thread pool's workers must not keep the process alive (emscripten refs them when they start).
+            for (const w of [...(module.PThread?.runningWorkers ?? []), ...(module.PThread?.unusedWorkers ?? [])]) w.unref();
+            return backend;
+          } catch (e) {
+            // Threads are an optimisation: fall back to the single-threaded SIMD build, and say why.
+            wasmThreadsNote = `wasm threads unavailable (${(e as Error).message}); using 1 thread`;
+            process.stderr.write(`maai-encoder-tfjs: ${wasmThreadsNote}\n`);
+            return original!();
+          }
+        },
+        2,
+      );
+      wasmThreadsWanted = threads;
+    }
   }
   wasmRegistered = true;
+}
+
+/** Threads the wasm backend runs with (1 when single-threaded or not initialised), and why, if fewer than asked. */
+export async function wasmThreads(): Promise<{ threads: number; requested: number; note?: string }> {
+  if (tf.getBackend() !== 'wasm') return { threads: 1, requested: wasmThreadsWanted, note: 'wasm backend not active' };
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  let threads = 1;
+  try {
+    threads = wasm.getThreadsCount();
+  } catch {
+    threads = 1;
+  }
+  return { threads, requested: wasmThreadsWanted, note: wasmThreadsNote };
 }
 
 async function requirePeer(name: BackendName): Promise<void> {
@@ -105,11 +164,11 @@ async function requirePeer(name: BackendName): Promise<void> {
 }
 
 /** Selects and initialises a tfjs backend; resolves to the backend's name. */
-export async function setBackend(name: BackendName = 'wasm', _opts: BackendOptions = {}): Promise<BackendName> {
+export async function setBackend(name: BackendName = 'wasm', opts: BackendOptions = {}): Promise<BackendName> {
   if (!BACKENDS.includes(name)) {
     throw new BackendError(`unknown backend "${name}"; choose one of ${BACKENDS.join(', ')}`);
   }
-  if (name === 'wasm') await registerWasm();
+  if (name === 'wasm') await registerWasm(opts);
   else if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   else if ((name === 'webgl' || name === 'webgpu') && isNode) {
     throw new BackendError(`backend "${name}" runs only in browsers; in Node use wasm, cpu, tensorflow or cuda`);

@@ -15,7 +15,7 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Run \`maai-encoder <command> --help\` for a command's options.
-Common option: --backend wasm|cpu|tensorflow|cuda (default wasm)
+Common options: --backend wasm|cpu|tensorflow|cuda (default wasm), --threads N (wasm threads, default: CPU count)
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -126,6 +126,12 @@ export class EncoderCPC {
       if (state && state.h.shape[0] !== x.shape[0]) {
         throw new RangeError(`EncoderCPC.step: state has batch ${state.h.shape[0]} but the window has batch ${x.shape[0]}`);
       }
+      const H = this.gAR.baseNet.hiddenSize;
+      if (state && (state.h.rank !== 2 || state.h.shape[1] !== H || (this.arMode === 'LSTM') !== !!state.c || (state.c && !tf.util.arraysEqual(state.c.shape, state.h.shape)))) {
+        throw new RangeError(
+          `EncoderCPC.step: state is h [${state.h.shape}]${state.c ? ` c [${state.c.shape}]` : ''}; this ${this.arMode} needs h${this.arMode === 'LSTM' ? ' and c' : ''} of [batch, ${H}]`,
+        );
+      }
       return this.run(x, state);
     } finally {
       if (x !== window) x.dispose();
@@ -207,6 +213,9 @@ export class CpcStream {
   importState(s: CpcStreamState): void {
     if (!s || s.encoder !== 'cpc') {
       throw new TypeError(`CpcStream.importState: not a CPC stream state (encoder: ${JSON.stringify((s as { encoder?: unknown })?.encoder)})`);
+    }
+    for (const [k, a] of [['h', s.ar?.h], ['c', s.ar?.c]] as const) {
+      if (a) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new RangeError(`CpcStream.importState: ar.${k}[${i}] is ${a[i]}; a state must be finite`);
     }
     const next = s.ar ? this.encoder.gAR.baseNet.importState(s.ar) : null;
     disposeState(this.state);

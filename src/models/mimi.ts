@@ -146,6 +146,10 @@ export class MimiModel {
 
   /** Inverse of exportState; checks every name and shape against this model. */
   importState(flat: Array<[string, RawTensor]> | Map<string, RawTensor>): MimiState {
+    if (!(flat instanceof Map) && !Array.isArray(flat)) {
+      const tag = (flat as { encoder?: unknown } | null)?.encoder;
+      throw new TypeError(`Mimi state: expected the flat core state (an array of [name, tensor] pairs or a Map)${tag !== undefined ? `, got a ${JSON.stringify(tag)} stream state` : `, got ${flat === null ? 'null' : typeof flat}`}`);
+    }
     const m = flat instanceof Map ? flat : new Map(flat);
     const convs = this.cachedConvs;
     const L = this.encoderTransformer.layers.length;
@@ -159,6 +163,9 @@ export class MimiModel {
       const t = m.get(name)!;
       if (t.dtype !== 'F32' || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
         throw new RangeError(`Mimi state: "${name}" is ${t.dtype} [${t.shape}], expected F32 [${want}]`);
+      }
+      for (let i = 0; i < t.data.length; i++) {
+        if (!Number.isFinite(t.data[i] as number)) throw new RangeError(`Mimi state: "${name}" value ${i} is ${t.data[i]}; a state must be finite`);
       }
       return t.data as Float32Array;
     };

@@ -61,7 +61,13 @@ export class MimiStream {
     const C = enc.outputDim;
     const empty = () => tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
     const context = opts.hasOverlapContext === false ? 0 : enc.contextSamples;
-    if (context > 0 && rows[0].length <= context) {
+    if (rows[0].length < context) {
+      throw new RangeError(
+        `MimiStream.step: window of ${rows[0].length} samples is shorter than its ${context} samples of context; ` +
+          `MaAI's loop calls with ${enc.getStreamingCallWindow16k()} (context + ${enc.getStreamingEmitSamples16k()} new samples)`,
+      );
+    }
+    if (context > 0 && rows[0].length === context) {
       this.calls++;
       return empty();
     }
@@ -247,7 +253,15 @@ export class MimiStream {
     if (s.frameConvCache && s.frameConvCache.length !== this.batch * k1 * this.encoder.outputDim) {
       throw new RangeError('MimiStream.importState: frameConvCache has the wrong size');
     }
+    const prevRows = s.audioResampler?.prev?.length;
+    if (prevRows !== undefined && prevRows !== this.batch) {
+      throw new RangeError(`MimiStream.importState: state has batch ${prevRows} (audio resampler rows), the stream has batch ${this.batch}`);
+    }
     const core = this.encoder.model.importState(s.core);
+    if (core.batch !== this.batch) {
+      disposeMimiState(core);
+      throw new RangeError(`MimiStream.importState: state has batch ${core.batch}, the stream has batch ${this.batch}`);
+    }
     const audioSnap = this.audioResampler.getState();
     try {
       this.audioResampler.setState(s.audioResampler);

@@ -3,10 +3,16 @@ import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimiConfig';
 import { BackendName, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, str } from '../args';
 
-export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' } };
+export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
 
 export async function useBackend(p: Parsed): Promise<BackendName> {
-  return setBackend((str(p, 'backend') ?? 'wasm') as BackendName);
+  const t = str(p, 'threads');
+  let threads: number | undefined;
+  if (t !== undefined) {
+    threads = Number(t);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 8) throw new UsageError(`--threads must be an integer in 1..8, got "${t}"`);
+  }
+  return setBackend((str(p, 'backend') ?? 'wasm') as BackendName, { threads });
 }
 
 export function required(p: Parsed, name: string): string {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { availableBackends } from '../../backend';
+import { availableBackends, defaultWasmThreads } from '../../backend';
 import { VERSION } from '../version';
 import { parseArgs } from '../args';
 import type { Command } from './index';
@@ -9,7 +9,7 @@ export const info: Command = {
   help: 'Usage: maai-encoder info [--json]\n\nLists the tfjs backends (available or not, and the package each needs) and versions.',
   async run(argv) {
     const p = parseArgs(argv, { json: { type: 'boolean' } });
-    const report = { 'maai-encoder-tfjs': VERSION, 'tfjs-core': tf.version_core, node: process.versions.node, backends: availableBackends() };
+    const report = { 'maai-encoder-tfjs': VERSION, 'tfjs-core': tf.version_core, node: process.versions.node, backends: availableBackends(), wasm_threads_default: defaultWasmThreads() };
     if (p.flags.json) {
       process.stdout.write(JSON.stringify(report) + '\n');
       return 0;
@@ -18,6 +18,7 @@ export const info: Command = {
     for (const [name, b] of Object.entries(report.backends)) {
       process.stdout.write(`  ${name.padEnd(11)} ${b.available ? 'available' : 'not available'}  (${b.package}${b.note ? `, ${b.note}` : ''})\n`);
     }
+    process.stdout.write(`wasm threads (default; --threads N or MAAI_WASM_THREADS to change): ${report.wasm_threads_default}\n`);
     return 0;
   },
 };

@@ -1,0 +1,336 @@
+/**
+ * Long-stream reliability run (shared by scripts/longStream.ts and test/longStream.test.ts): drives MaAI's
+ * realtime loop (`encoder.stream().step(window)`, windows of 320 context + emit samples) over a deterministic
+ * speech-like 16 kHz signal generated on the fly, for a number of simulated minutes, and checks that
+ * - every output is finite;
+ * - tf.memory() numTensors / numBytes are identical at every minute boundary from minute 1 on;
+ * - RSS grows by at most `rssTolerance` from minute 2 (or the first minute, for shorter runs) to the end;
+ * - Mimi: the core position advances by 2 (25 Hz frames) per call and ends far past the KV window;
+ * - the last minute rerun from the state exported at minute M-1, in a fresh stream of a freshly loaded encoder,
+ *   gives bit-identical outputs (max abs diff 0) and the same emitted frame counts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { EncoderCPC, CpcStream, CpcStreamState } from '../models/encoderCpc';
+import { EncoderMimi } from '../models/encoderMimi';
+import { MimiStream, MimiStreamState } from '../models/mimiStream';
+
+export type LongStreamEncoderKind = 'cpc' | 'mimi';
+
+export interface LongStreamOptions {
+  /** Loads the encoder; called twice (the run, then the fresh encoder that resumes from the exported state). */
+  load: () => Promise<EncoderCPC | EncoderMimi> | EncoderCPC | EncoderMimi;
+  /** Simulated minutes (integer >= 1). */
+  minutes: number;
+  /** Calls per simulated minute; default one real minute of calls (750 for Mimi at 12.5 Hz, 600 for CPC at 10 Hz). */
+  callsPerMinute?: number;
+  /** CPC only: call rate (10 Hz: window 1920, shift 1600). */
+  cpcFrameHz?: number;
+  /** Allowed RSS growth from minute 2 to the end, as a fraction (0.05). */
+  rssTolerance?: number;
+  /** Receives one line per simulated minute and the resume line. */
+  log?: (line: string) => void;
+  /** Signal seed. */
+  seed?: number;
+}
+
+export interface MinuteStats {
+  minute: number;
+  /** Calls so far. */
+  calls: number;
+  /** Frames emitted so far. */
+  frames: number;
+  /** Mean ms per call (step + reading the output) during this minute. */
+  msPerCall: number;
+  numTensors: number;
+  numBytes: number;
+  rssMB: number;
+  /** Every output so far was finite. */
+  finite: boolean;
+  /** Mimi core position (null for CPC). */
+  position: number | null;
+}
+
+export interface LongStreamResult {
+  encoder: LongStreamEncoderKind;
+  minutes: number;
+  callsPerMinute: number;
+  window: number;
+  shift: number;
+  calls: number;
+  frames: number;
+  lines: MinuteStats[];
+  /** Mimi only: the KV cache window (sliding_window) and the final position. */
+  kvWindow: number | null;
+  finalPosition: number | null;
+  /** Calls after which position != 2 * calls (Mimi). */
+  positionMismatches: number;
+  /** RSS growth from minute 2 (minute 1 when the run is shorter) to the end, in percent: the checked figure. */
+  rssGrowthPct: number;
+  /** RSS growth from minute 1 to the end, in percent (includes warm-up; informative). */
+  rssGrowthFromMinute1Pct: number;
+  resume: { fromMinute: number; calls: number; maxAbsDiff: number; emittedEqual: boolean; finite: boolean; positionEqual: boolean };
+  checks: {
+    finite: boolean;
+    tensorsFlat: boolean;
+    bytesFlat: boolean;
+    rssFlat: boolean;
+    /** Mimi: position == 2 * calls after every call and ends at >= 2 x the KV window (null for CPC). */
+    positionAdvances: boolean | null;
+    resumeIdentical: boolean;
+  };
+  pass: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signal
+
+/** 32-bit integer hash (lowbias32), deterministic and random-access. */
+function hash32(x: number): number {
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x = (x ^ (x >>> 15)) >>> 0;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+const unit = (x: number) => hash32(x) / 2 ** 32; // [0, 1)
+
+/** Samples per "syllable" segment (250 ms at 16 kHz). */
+const SEGMENT = 4000;
+
+/**
+ * Sample `i` (>= 0) of a deterministic speech-like 16 kHz signal: 250 ms segments, each voiced (a harmonic tone
+ * with a 100-250 Hz pitch and a smooth envelope, 60 %), unvoiced (shaped noise, 15 %) or silence (25 %), over a
+ * faint noise floor. Computed on the fly from the index, so any stretch of an hour can be made without the rest.
+ */
+export function speechLikeSample(i: number, seed = 1): number {
+  const seg = Math.floor(i / SEGMENT);
+  const pos = i - seg * SEGMENT;
+  const h = hash32(seg * 2654435761 + seed * 97);
+  const kind = (h % 100) / 100;
+  const env = Math.sin((Math.PI * pos) / SEGMENT);
+  const floor = 0.004 * (unit(i * 3 + seed * 7919) - 0.5);
+  if (kind < 0.25) return floor;
+  if (kind < 0.4) return floor + 0.08 * env * (unit(i * 5 + 1 + seed) - 0.5);
+  const f0 = 100 + ((h >>> 8) % 150);
+  const amp = 0.15 + 0.2 * (((h >>> 16) % 100) / 100);
+  const t = (2 * Math.PI * f0 * i) / 16000;
+  const tone = Math.sin(t) + 0.5 * Math.sin(2 * t + 0.3) + 0.25 * Math.sin(3 * t + 1.1) + 0.12 * Math.sin(4 * t + 2.0);
+  return floor + amp * env * tone * 0.5 + 0.01 * env * (unit(i * 11 + seed) - 0.5);
+}
+
+/** Samples [start, start + length) of the signal; negative indices are the realtime loop's leading zeros. */
+export function speechLikeWindow(start: number, length: number, seed = 1): Float32Array {
+  const out = new Float32Array(length);
+  for (let k = 0; k < length; k++) {
+    const i = start + k;
+    if (i >= 0) out[k] = speechLikeSample(i, seed);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Run
+
+type AnyStream = CpcStream | MimiStream;
+
+interface Geometry {
+  kind: LongStreamEncoderKind;
+  context: number;
+  window: number;
+  shift: number;
+  callsPerMinute: number;
+}
+
+function geometry(enc: EncoderCPC | EncoderMimi, opts: LongStreamOptions): Geometry {
+  let g: Omit<Geometry, 'callsPerMinute'> & { rate: number };
+  if (enc instanceof EncoderMimi) {
+    if (!enc.skipsAlignment) throw new RangeError(`longStream: Mimi runs at frame_hz ${enc.frameHzMimi} (got ${enc.frameHz}): 2 core frames per call`);
+    const emit = enc.getStreamingEmitSamples16k();
+    g = { kind: 'mimi', context: enc.contextSamples, window: enc.contextSamples + emit, shift: emit, rate: enc.frameHz };
+  } else {
+    const hz = opts.cpcFrameHz ?? 10;
+    const shift = Math.round(16000 / hz);
+    g = { kind: 'cpc', context: 320, window: 320 + shift, shift, rate: hz };
+  }
+  const callsPerMinute = opts.callsPerMinute ?? Math.round(60 * g.rate);
+  if (!Number.isInteger(callsPerMinute) || callsPerMinute < 1) throw new RangeError(`longStream: callsPerMinute must be a positive integer, got ${callsPerMinute}`);
+  return { kind: g.kind, context: g.context, window: g.window, shift: g.shift, callsPerMinute };
+}
+
+/** Call k's window: the realtime loop's buffer (context + shift new samples; the first call starts with zeros). */
+function callWindow(g: Geometry, k: number, seed: number): Float32Array {
+  return speechLikeWindow(k * g.shift - g.context, g.window, seed);
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+const rssMB = () => process.memoryUsage().rss / 2 ** 20;
+
+/** Runs the long stream and its resume check; never throws for a failed check (see `pass` and `checks`). */
+export async function runLongStream(opts: LongStreamOptions): Promise<LongStreamResult> {
+  const minutes = opts.minutes;
+  if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`longStream: minutes must be a positive integer, got ${minutes}`);
+  const seed = opts.seed ?? 1;
+  const log = opts.log ?? (() => undefined);
+  const tol = opts.rssTolerance ?? 0.05;
+
+  const enc = await opts.load();
+  const g = geometry(enc, opts);
+  const isMimi = g.kind === 'mimi';
+  const kvWindow = isMimi ? (enc as EncoderMimi).model.kvCache.capacity : null;
+  const stream: AnyStream = enc.stream();
+  const position = () => (isMimi ? (stream as MimiStream).position : null);
+
+  const lines: MinuteStats[] = [];
+  let calls = 0;
+  let frames = 0;
+  let finite = true;
+  let positionMismatches = 0;
+  let exported: CpcStreamState | MimiStreamState | null = null;
+  const lastOut: Float32Array[] = [];
+  const lastEmitted: number[] = [];
+
+  for (let m = 1; m <= minutes; m++) {
+    if (m === minutes) exported = stream.exportState(); // the state at minute M-1 (minute 0 = fresh)
+    let ms = 0;
+    for (let c = 0; c < g.callsPerMinute; c++) {
+      const w = callWindow(g, calls, seed);
+      const t0 = performance.now();
+      const y = stream.step(w);
+      const data = y.dataSync() as Float32Array;
+      const n = y.shape[1];
+      y.dispose();
+      ms += performance.now() - t0;
+      calls++;
+      frames += n;
+      if (!allFinite(data)) finite = false;
+      if (isMimi && position() !== 2 * calls) positionMismatches++;
+      if (m === minutes) {
+        lastOut.push(data.slice());
+        lastEmitted.push(n);
+      }
+    }
+    const mem = tf.memory();
+    const line: MinuteStats = {
+      minute: m,
+      calls,
+      frames,
+      msPerCall: ms / g.callsPerMinute,
+      numTensors: mem.numTensors,
+      numBytes: mem.numBytes,
+      rssMB: rssMB(),
+      finite,
+      position: position(),
+    };
+    lines.push(line);
+    log(formatMinute(line));
+  }
+  const finalPosition = position();
+  stream.dispose();
+
+  // Resume: a freshly loaded encoder, a fresh stream, the state of minute M-1 (copied as a worker would get it).
+  const enc2 = await opts.load();
+  const s2: AnyStream = enc2.stream();
+  (s2 as { importState(s: unknown): void }).importState(structuredClone(exported));
+  let maxAbsDiff = 0;
+  let emittedEqual = true;
+  let resumeFinite = true;
+  const from = (minutes - 1) * g.callsPerMinute;
+  for (let c = 0; c < g.callsPerMinute; c++) {
+    const y = s2.step(callWindow(g, from + c, seed));
+    const data = y.dataSync() as Float32Array;
+    const n = y.shape[1];
+    y.dispose();
+    if (!allFinite(data)) resumeFinite = false;
+    const ref = lastOut[c];
+    if (n !== lastEmitted[c] || data.length !== ref.length) {
+      emittedEqual = false;
+      continue;
+    }
+    for (let i = 0; i < data.length; i++) {
+      const d = Math.abs(data[i] - ref[i]);
+      if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : d;
+    }
+  }
+  const positionEqual = !isMimi || (s2 as MimiStream).position === finalPosition;
+  s2.dispose();
+  enc2.dispose();
+  enc.dispose();
+  const resume = { fromMinute: minutes - 1, calls: g.callsPerMinute, maxAbsDiff, emittedEqual, finite: resumeFinite, positionEqual };
+  log(
+    `resume: minute ${minutes} rerun from the state exported at minute ${minutes - 1} in a fresh encoder: ` +
+      `max abs diff ${maxAbsDiff}, emitted ${emittedEqual ? 'equal' : 'DIFFERENT'}, position ${positionEqual ? 'equal' : 'DIFFERENT'}`,
+  );
+
+  const first = lines[0];
+  const rssFrom = lines[Math.min(1, lines.length - 1)];
+  const rssTo = lines[lines.length - 1];
+  const rssGrowthPct = ((rssTo.rssMB - rssFrom.rssMB) / rssFrom.rssMB) * 100;
+  const rssGrowthFromMinute1Pct = ((rssTo.rssMB - first.rssMB) / first.rssMB) * 100;
+  const checks: LongStreamResult['checks'] = {
+    finite: finite && resumeFinite,
+    tensorsFlat: lines.every((l) => l.numTensors === first.numTensors),
+    bytesFlat: lines.every((l) => l.numBytes === first.numBytes),
+    rssFlat: rssGrowthPct <= tol * 100,
+    positionAdvances: isMimi ? positionMismatches === 0 && finalPosition === 2 * calls && finalPosition >= 2 * kvWindow! : null,
+    resumeIdentical: maxAbsDiff === 0 && emittedEqual && positionEqual,
+  };
+  const pass = Object.values(checks).every((v) => v !== false);
+  return {
+    encoder: g.kind,
+    minutes,
+    callsPerMinute: g.callsPerMinute,
+    window: g.window,
+    shift: g.shift,
+    calls,
+    frames,
+    lines,
+    kvWindow,
+    finalPosition,
+    positionMismatches,
+    rssGrowthPct,
+    rssGrowthFromMinute1Pct,
+    resume,
+    checks,
+    pass,
+  };
+}
+
+export function formatMinute(l: MinuteStats): string {
+  return (
+    `minute ${String(l.minute).padStart(3)}  calls ${l.calls}  frames ${l.frames}  ms/call ${l.msPerCall.toFixed(2)}  ` +
+    `tensors ${l.numTensors}  bytes ${l.numBytes}  rss ${l.rssMB.toFixed(1)} MB  finite ${l.finite}` +
+    (l.position === null ? '' : `  position ${l.position}`)
+  );
+}
+
+/** The one-line JSON summary (no per-minute lines). */
+export function summarize(r: LongStreamResult, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const last = r.lines[r.lines.length - 1];
+  return {
+    ...extra,
+    encoder: r.encoder,
+    minutes: r.minutes,
+    calls: r.calls,
+    frames: r.frames,
+    window: r.window,
+    shift: r.shift,
+    ms_per_call_last_minute: Number(last.msPerCall.toFixed(3)),
+    num_tensors: last.numTensors,
+    num_bytes: last.numBytes,
+    rss_mb_last: Number(last.rssMB.toFixed(1)),
+    rss_growth_pct: Number(r.rssGrowthPct.toFixed(3)),
+    rss_growth_pct_from_minute_1: Number(r.rssGrowthFromMinute1Pct.toFixed(3)),
+    position: r.finalPosition,
+    kv_window: r.kvWindow,
+    position_mismatches: r.encoder === 'mimi' ? r.positionMismatches : null,
+    resume_from_minute: r.resume.fromMinute,
+    resume_max_abs_diff: r.resume.maxAbsDiff,
+    checks: r.checks,
+    pass: r.pass,
+  };
+}
