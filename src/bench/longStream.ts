@@ -179,7 +179,13 @@ export async function runLongStream(opts: LongStreamOptions): Promise<LongStream
   const tol = opts.rssTolerance ?? 0.05;
 
   const enc = await opts.load();
-  const g = geometry(enc, opts);
+  let g: Geometry;
+  try {
+    g = geometry(enc, opts);
+  } catch (e) {
+    enc.dispose();
+    throw e;
+  }
   const isMimi = g.kind === 'mimi';
   const kvWindow = isMimi ? (enc as EncoderMimi).model.kvCache.capacity : null;
   const stream: AnyStream = enc.stream();

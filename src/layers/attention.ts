@@ -11,13 +11,13 @@ import { Module } from './param';
 import { WeightStore } from '../weights/store';
 
 /** Additive mask [Lq, Lk]: 0 where allowed, -Infinity elsewhere (softmax turns it into exact zeros). */
-export function slidingWindowMask(qStart: number, qLen: number, kvStart: number, kvLen: number, window: number): tf.Tensor2D {
+export function slidingWindowMask(qStart: number, qLen: number, kvStart: number, kvLen: number, window: number, maskedPrefix = 0): tf.Tensor2D {
   const m = new Float32Array(qLen * kvLen);
   for (let i = 0; i < qLen; i++) {
     const q = qStart + i;
     for (let j = 0; j < kvLen; j++) {
       const k = kvStart + j;
-      m[i * kvLen + j] = k <= q && k > q - window ? 0 : -Infinity;
+      m[i * kvLen + j] = j >= maskedPrefix && k <= q && k > q - window ? 0 : -Infinity;
     }
   }
   return tf.tensor2d(m, [qLen, kvLen]);
@@ -36,7 +36,11 @@ export class MimiAttention implements Module {
     readonly window: number,
   ) {
     this.scaling = 1 / Math.sqrt(headDim);
+    this.qkvT = tf.keep(tf.concat([qProj.weightT, kProj.weightT, vProj.weightT], 1)) as tf.Tensor2D;
   }
+
+  /** [hidden, 3 * inner]: the q, k, v weights side by side, for one matmul per call (inference copy). */
+  readonly qkvT: tf.Tensor2D;
 
   static load(store: WeightStore, prefix: string, hidden: number, heads: number, headDim: number, window: number): MimiAttention {
     const inner = heads * headDim;
@@ -76,14 +80,18 @@ export class MimiAttention implements Module {
   ): { y: tf.Tensor3D; next?: KVLayerState } {
     return tf.tidy(() => {
       const L = x.shape[1];
-      const q = rope.rope.apply(this.split(this.qProj.forward(x)), rope.cos, rope.sin);
-      const k = rope.rope.apply(this.split(this.kProj.forward(x)), rope.cos, rope.sin);
-      const v = this.split(this.vProj.forward(x));
+      // q, k and v in one matmul against the projections' weights concatenated at load.
+      const inner = this.heads * this.headDim;
+      const [q0, k0, v0] = tf.split(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), this.qkvT), [inner, inner, inner], 1);
+      const as3 = (t: tf.Tensor) => tf.reshape(t, [x.shape[0], L, inner]) as tf.Tensor3D;
+      const q = rope.rope.apply(this.split(as3(q0)), rope.cos, rope.sin);
+      const k = rope.rope.apply(this.split(as3(k0)), rope.cos, rope.sin);
+      const v = this.split(as3(v0));
       if (!cache) {
         return { y: this.attend(q, k, v, slidingWindowMask(start, L, start, L, this.window)) } as never;
       }
       const u = cache.kv.update(cache.state, k, v, start);
-      const mask = slidingWindowMask(start, L, u.kvOffset, u.keys.shape[2], this.window);
+      const mask = slidingWindowMask(start, L, u.kvOffset, u.keys.shape[2], this.window, u.maskedPrefix);
       return { y: this.attend(q, u.keys, u.values, mask), next: u.next } as never;
     }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
   }

@@ -7,7 +7,8 @@
  *  - becoming full: attention sees cat(slots 0 .. c-1, new); the buffer keeps the last `capacity` of that;
  *  - already full (c >= capacity): attention sees cat(slots 1 .., new) (capacity - 1 + n frames, the oldest
  *    dropped first), and the buffer keeps the last `capacity` of that.
- * The absolute position of attended key j is kvOffset + j, with kvOffset = max(c - capacity + 1, 0).
+ * The absolute position of attended key j is kvOffset + j. When full, the attended keys are cat(all slots, new)
+ * with slot 0 (the one upstream drops) flagged by maskedPrefix = 1, so that no copy of the buffer is needed.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -22,6 +23,8 @@ export interface KVUpdate {
   values: tf.Tensor4D;
   /** Absolute position of attended slot 0. */
   kvOffset: number;
+  /** Attended slots 0 .. maskedPrefix-1 are not attended (the mask must hide them). */
+  maskedPrefix: number;
   /** The buffer after the update. */
   next: KVLayerState;
 }
@@ -45,7 +48,9 @@ export class StaticSlidingWindowCache {
       const n = kNew.shape[2];
       const one = (buf: tf.Tensor4D, x: tf.Tensor4D): { att: tf.Tensor4D; next: tf.Tensor4D } => {
         if (seen >= W) {
-          const att = tf.concat([tf.slice(buf, [0, 0, 1, 0], [-1, -1, W - 1, -1]), x], 2);
+          // Upstream attends cat(slots 1.., new). Attending cat(all slots, new) with slot 0 masked out gives the
+          // same result (its softmax weight is exactly 0) and saves a copy of the buffer per step.
+          const att = tf.concat([buf, x], 2);
           return { att, next: tf.slice(att, [0, 0, att.shape[2] - W, 0], [-1, -1, W, -1]) };
         }
         const att = seen === 0 ? tf.clone(x) : tf.concat([tf.slice(buf, [0, 0, 0, 0], [-1, -1, seen, -1]), x], 2);
@@ -57,7 +62,14 @@ export class StaticSlidingWindowCache {
       };
       const k = one(state.keys, kNew);
       const v = one(state.values, vNew);
-      return { keys: k.att, values: v.att, kvOffset: Math.max(seen - W + 1, 0), next: { keys: k.next, values: v.next } } as never;
+      const full = seen >= W;
+      return {
+        keys: k.att,
+        values: v.att,
+        kvOffset: full ? seen - W : 0,
+        maskedPrefix: full ? 1 : 0,
+        next: { keys: k.next, values: v.next },
+      } as never;
     }) as unknown as KVUpdate;
   }
 }

@@ -180,8 +180,9 @@ export class MimiModel {
       const kvShape = [batch, c.num_attention_heads, this.kvCache.capacity, c.head_dim] as [number, number, number, number];
       const kv = Array.from({ length: L }, (_, i) => {
         const keys = tf.tensor4d(check(`past_${2 * i}`, kvShape), kvShape);
+        created.push(keys); // before the values are checked: a bad past_{2i+1} must not leak the keys
         const values = tf.tensor4d(check(`past_${2 * i + 1}`, kvShape), kvShape);
-        created.push(keys, values);
+        created.push(values);
         return { keys, values };
       });
       const pos = m.get('cache_position')!;
