@@ -80,9 +80,15 @@ export class MimiAttention implements Module {
   ): { y: tf.Tensor3D; next?: KVLayerState } {
     return tf.tidy(() => {
       const L = x.shape[1];
-      // q, k and v in one matmul against the projections' weights concatenated at load.
       const inner = this.heads * this.headDim;
-      const [q0, k0, v0] = tf.split(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), this.qkvT), [inner, inner, inner], 1);
+      let q0: tf.Tensor, k0: tf.Tensor, v0: tf.Tensor;
+      if (this.qProj.weightT.trainable || this.kProj.weightT.trainable || this.vProj.weightT.trainable) {
+        // Training: through the variables, so gradients reach them.
+        [q0, k0, v0] = [this.qProj.forward(x), this.kProj.forward(x), this.vProj.forward(x)];
+      } else {
+        // Inference: q, k and v in one matmul against the projections' weights concatenated at load.
+        [q0, k0, v0] = tf.split(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), this.qkvT), [inner, inner, inner], 1);
+      }
       const as3 = (t: tf.Tensor) => tf.reshape(t, [x.shape[0], L, inner]) as tf.Tensor3D;
       const q = rope.rope.apply(this.split(as3(q0)), rope.cos, rope.sin);
       const k = rope.rope.apply(this.split(as3(k0)), rope.cos, rope.sin);
@@ -94,6 +100,11 @@ export class MimiAttention implements Module {
       const mask = slidingWindowMask(start, L, u.kvOffset, u.keys.shape[2], this.window, u.maskedPrefix);
       return { y: this.attend(q, u.keys, u.values, mask), next: u.next } as never;
     }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
+  }
+
+  /** Frees the fused q/k/v copy (not a variable); the variables are freed by their owner. */
+  disposeFused(): void {
+    this.qkvT.dispose();
   }
 
   variables(): tf.Variable[] {

@@ -34,6 +34,9 @@ export class StaticSlidingWindowCache {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`KV cache capacity must be a positive integer, got ${capacity}`);
   }
 
+  /** Nothing to free; kept so owners can dispose caches uniformly. */
+  dispose(): void {}
+
   empty(batch: number, heads: number, headDim: number): KVLayerState {
     return {
       keys: tf.zeros([batch, heads, this.capacity, headDim]) as tf.Tensor4D,
