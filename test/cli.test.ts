@@ -184,3 +184,21 @@ describe('wasm threads', () => {
     expect(r.err).toMatch(/--threads must be an integer in 1\.\.8/);
   });
 });
+
+describe('convert then parity', () => {
+  it('runs the cpc_lstm golden cases from the CPC checkpoint, its downsample merged from the EncoderCPC state dict', () => {
+    const ds = path.join(tmp, 'ds.safetensors');
+    const cpc = path.join(tmp, 'cpc_from_pt.safetensors');
+    expect(cli('convert', goldenPath('pt', 'encoder_cpc_state_dict.pt'), '-o', ds, '--select', 'downsample.').code).toBe(0);
+    const r = cli('convert', goldenPath('pt', 'cpc_lstm_checkpoint.pt'), '-o', cpc, '--select', 'weights.', '--strip', 'weights.', '--add', 'encoder.', '--merge', ds);
+    expect(r.code).toBe(0);
+    for (const name of ['cpc_lstm_offline_short_mix', 'cpc_lstm_stream_short_mix']) {
+      const p = cli('parity', goldenPath('cases', `${name}.safetensors`), '--signals', goldenPath('signals'), '--weights', cpc);
+      expect(p.code).toBe(0);
+      expect(JSON.parse(p.out.trim())).toMatchObject({ case: name, shape_ok: true, emitted_ok: true, pass: true });
+    }
+    const clash = cli('convert', goldenPath('pt', 'encoder_cpc_state_dict.pt'), '-o', path.join(tmp, 'c.safetensors'), '--merge', ds);
+    expect(clash.code).toBe(2);
+    expect(clash.err).toMatch(/already in the output/);
+  });
+});

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readTorchPickle, stateDictOf } from '../../weights/torchCheckpoint';
 import { NameMap, applyNameMap, parseRename } from '../../weights/nameMap';
-import { writeSafetensors } from '../../weights/safetensors';
+import { readSafetensors, writeSafetensors } from '../../weights/safetensors';
 import { numel } from '../../weights/types';
 import { UsageError, parseArgs, str } from '../args';
 import { onePositional, required } from './common';
@@ -17,7 +17,7 @@ export const convert: Command = {
   summary: 'PyTorch checkpoint (.pt) to safetensors, with an optional name map: convert IN.pt -o OUT.safetensors',
   help:
     'Usage: maai-encoder convert IN.pt -o OUT.safetensors [--select PREFIX] [--strip PREFIX]... [--add PREFIX]\n' +
-    '         [--rename FROM=TO]...\n\n' +
+    '         [--rename FROM=TO]... [--merge OTHER.safetensors]...\n\n' +
     'Reads a torch.save file (zip format, or the legacy format of torch < 1.6) without Python and without running\n' +
     'anything from it: only tensors, storages and OrderedDict are accepted in its pickle. Tensors inside nested\n' +
     'dicts are named by their key path joined with "." (a CPC training checkpoint gives weights.gEncoder.conv0.weight,\n' +
@@ -25,10 +25,13 @@ export const convert: Command = {
     '  --select PREFIX   keep only tensors whose name starts with PREFIX\n' +
     '  --strip PREFIX    remove PREFIX from the start of names (repeatable: the first matching one is removed)\n' +
     '  --add PREFIX      prepend PREFIX to every name\n' +
-    '  --rename FROM=TO  replace the prefix FROM by TO (repeatable: the first matching rule applies)\n\n' +
+    '  --rename FROM=TO  replace the prefix FROM by TO (repeatable: the first matching rule applies)\n' +
+    '  --merge FILE      add every tensor of a safetensors file (after the map; a name clash is an error)\n\n' +
     'Examples:\n' +
-    '  CPC checkpoint -> EncoderCPC names (the downsample comes from a VAP state dict):\n' +
-    '    maai-encoder convert 60k_epoch4-d0f474de.pt -o cpc.safetensors --select weights. --strip weights. --add encoder.\n' +
+    '  CPC checkpoint -> EncoderCPC names, with the downsample taken from an EncoderCPC / VAP state dict:\n' +
+    '    maai-encoder convert encoder_cpc_state_dict.pt -o ds.safetensors --select downsample.\n' +
+    '    maai-encoder convert 60k_epoch4-d0f474de.pt -o cpc.safetensors --select weights. --strip weights. --add encoder. \\\n' +
+    '      --merge ds.safetensors\n' +
     '  MaAI VAP state dict -> encoder names (downsample.*, encoder.gEncoder.*, encoder.gAR.*, frame_rate_conv.*):\n' +
     '    maai-encoder convert vap_state_dict.pt -o enc.safetensors --select encoder. --strip encoder.',
   async run(argv) {
@@ -38,6 +41,7 @@ export const convert: Command = {
       strip: { type: 'string', repeat: true },
       add: { type: 'string' },
       rename: { type: 'string', repeat: true },
+      merge: { type: 'string', repeat: true },
     });
     const input = onePositional(p, 'input checkpoint');
     const out = required(p, 'out');
@@ -63,12 +67,23 @@ export const convert: Command = {
     const { format, root } = readTorchPickle(new Uint8Array(fs.readFileSync(input)));
     const all = stateDictOf(root);
     const tensors = Object.keys(map).length ? applyNameMap(all, map) : all;
+    const merged: string[] = [];
+    for (const m of strings(p.flags.merge)) {
+      if (!fs.existsSync(m)) throw new UsageError(`--merge: file not found: ${m}`);
+      const extra = readSafetensors(new Uint8Array(fs.readFileSync(m))).tensors;
+      for (const [name, t] of extra) {
+        if (tensors.has(name)) throw new UsageError(`--merge ${m}: tensor "${name}" is already in the output`);
+        tensors.set(name, t);
+      }
+      merged.push(`${path.basename(m)} (${extra.size})`);
+    }
     const metadata: Record<string, string> = {
       source: path.basename(input),
       source_format: `torch.save ${format}`,
       converted_by: 'maai-encoder convert',
     };
     if (Object.keys(map).length) metadata.name_map = JSON.stringify(map);
+    if (merged.length) metadata.merged = merged.join(', ');
     const bytes = writeSafetensors(tensors, metadata);
     try {
       fs.writeFileSync(out, bytes);
