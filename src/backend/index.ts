@@ -176,6 +176,7 @@ export async function setBackend(name: BackendName = 'wasm', opts: BackendOption
   const tfName = name === 'cuda' ? 'tensorflow' : name;
   const ok = await tf.setBackend(tfName);
   if (!ok) throw new BackendError(`backend "${name}" failed to initialise`);
+  if (name === 'wasm') (await import('./wasmKernels')).installWasmKernels();
   await tf.ready();
   return name;
 }
