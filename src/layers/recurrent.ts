@@ -88,12 +88,12 @@ export class Recurrent implements Module {
       let c: tf.Tensor2D | undefined = this.mode === 'LSTM' ? (state?.c ?? (tf.zeros([B, H]) as tf.Tensor2D)) : undefined;
       // Input projections of all steps at once: [B, T, G*H].
       const G = this.gates * H;
-      // Time-major [T, B, G], one gather per step: the wasm backend's Slice and Unpack copy the whole tensor
-      // through JS on every call, Gather reads only the row it needs.
+      // Time-major [T, B, G], one contiguous slice per step (not tf.unstack: the wasm backend's Unpack copies the
+      // whole tensor per step; our wasm Slice reads a view, see backend/wasmKernels).
       const xp = tf.transpose(tf.reshape(tf.add(tf.matMul(tf.reshape(x, [B * T, I]), this.wIhT), this.bIh), [B, T, G]), [1, 0, 2]);
       const ys: tf.Tensor2D[] = [];
       for (let t = 0; t < T; t++) {
-        const xt = tf.reshape(tf.gather(xp, t), [B, G]) as tf.Tensor2D;
+        const xt = tf.reshape(tf.slice(xp, [t, 0, 0], [1, B, G]), [B, G]) as tf.Tensor2D;
         const hp = tf.add(tf.matMul(h, this.wHhT), this.bHh);
         if (this.mode === 'LSTM') {
           const g = tf.add(xt, hp);
