@@ -202,3 +202,20 @@ describe('convert then parity', () => {
     expect(clash.err).toMatch(/already in the output/);
   });
 });
+
+describe('weights from .pt with --name-map', () => {
+  const args = [goldenPath('cases', 'cpc_lstm_stream_short_mix.safetensors'), '--signals', goldenPath('signals')];
+  it('runs a golden case straight from a PyTorch state dict', () => {
+    const r = cli('parity', ...args, '--weights', goldenPath('pt', 'encoder_cpc_state_dict.pt'));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out.trim()).pass).toBe(true);
+  });
+  it('applies the name map (here one that drops the downsample) and names what is missing', () => {
+    const r = cli('parity', ...args, '--weights', goldenPath('pt', 'encoder_cpc_state_dict.pt'), '--name-map', '{"select":"encoder."}');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/downsample/);
+    const bad = cli('parity', ...args, '--weights', goldenPath('pt', 'encoder_cpc_state_dict.pt'), '--name-map', 'nope');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--name-map must be cpc-checkpoint, vap or a JSON name map/);
+  });
+});

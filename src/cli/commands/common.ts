@@ -1,9 +1,33 @@
 import * as fs from 'node:fs';
 import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimiConfig';
+import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
 import { BackendName, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, str } from '../args';
 
 export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
+
+/** For commands that read a weights file. */
+export const NAME_MAP_FLAG: Record<string, FlagSpec> = { 'name-map': { type: 'string' } };
+
+/**
+ * --name-map: how to rename the tensors of the weights file before use. A preset (cpc-checkpoint: MaAI's CPC
+ * training checkpoint; vap: a MaAI VAP state dict's encoder) or a JSON NameMap such as
+ * '{"select":"encoder.","strip":["encoder."]}'.
+ */
+export function nameMapFlag(p: Parsed): NameMap | undefined {
+  const v = str(p, 'name-map');
+  if (v === undefined) return undefined;
+  if (v === 'cpc-checkpoint') return CPC_CHECKPOINT_NAME_MAP;
+  if (v === 'vap') return VAP_ENCODER_NAME_MAP;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    throw new UsageError(`--name-map must be cpc-checkpoint, vap or a JSON name map, got "${v}"`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--name-map: expected a JSON object {select, strip, add, rename}');
+  return parsed as NameMap;
+}
 
 export async function useBackend(p: Parsed): Promise<BackendName> {
   const t = str(p, 'threads');

@@ -7,7 +7,8 @@ import { cpcRealtimeLoop } from '../../parity/runCase';
 import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, mimiConfigFlag, onePositional, progress, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
+import type { NameMap } from '../../weights/nameMap';
 import type { Command } from './index';
 
 export interface EncodedFeatures {
@@ -26,8 +27,8 @@ export function readAudio16k(file: string, channel: number | 'mix', allowResampl
   return resample(samples, sampleRate, 16000);
 }
 
-async function encodeCpc(weightsFile: string, wave: Float32Array, stream: boolean, frameHz: number): Promise<EncodedFeatures> {
-  const enc = EncoderCPC.load(await openWeights(weightsFile));
+async function encodeCpc(weightsFile: string, wave: Float32Array, stream: boolean, frameHz: number, nameMap?: NameMap): Promise<EncodedFeatures> {
+  const enc = EncoderCPC.load(await openWeights(weightsFile, { nameMap }));
   try {
     if (stream) {
       const shift = Math.round(16000 / frameHz);
@@ -50,7 +51,7 @@ export const encode: Command = {
   help:
     'Usage: maai-encoder encode --encoder cpc|mimi --weights FILE IN.wav -o OUT.safetensors\n' +
     '         [--stream] [--frame-hz 10|12.5] [--channel N|mix] [--no-resample] [--backend B]\n' +
-    '         [--mimi-config kyutai/mimi|tiny|CONFIG.json]\n\n' +
+    '         [--mimi-config kyutai/mimi|tiny|CONFIG.json] [--name-map cpc-checkpoint|vap|JSON]\n\n' +
     'Encodes a WAV file (any sample rate and channel count: resampled to 16 kHz, channel N picked or channels\n' +
     'mixed down; default mix) offline, or through MaAI\'s realtime loop with --stream (320 samples of context,\n' +
     'calls every 16000/frame_hz samples). Writes `features` [frames, dim] float32 with metadata (encoder,\n' +
@@ -58,6 +59,7 @@ export const encode: Command = {
   async run(argv) {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
+      ...NAME_MAP_FLAG,
       encoder: { type: 'string' },
       weights: { type: 'string' },
       output: { type: 'string', short: 'o' },
@@ -81,11 +83,11 @@ export const encode: Command = {
     let feats: EncodedFeatures;
     if (encoder === 'cpc') {
       if (!(frameHz > 0) || 16000 % frameHz !== 0) throw new UsageError(`--frame-hz must divide 16000 for cpc, got ${frameHz}`);
-      feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz);
+      feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz, nameMapFlag(p));
     } else {
       const { encodeMimi } = await import('./encodeMimi');
       if (!(frameHz > 0)) throw new UsageError(`--frame-hz must be positive, got ${frameHz}`);
-      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'), mimiConfigFlag(p));
+      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'), mimiConfigFlag(p), nameMapFlag(p));
     }
     const bytes = writeSafetensors([['features', { dtype: 'F32', shape: [feats.frames, feats.dim], data: feats.data }]], {
       encoder,

@@ -2,6 +2,7 @@ import { EncoderMimi } from '../../models/encoderMimi';
 import { MimiConfig } from '../../models/mimiConfig';
 import { mimiRealtimeLoop } from '../../parity/mimiRunners';
 import { openWeights } from '../../weights/store';
+import type { NameMap } from '../../weights/nameMap';
 import type { EncodedFeatures } from './encode';
 
 /** Mimi features of a 16 kHz signal: offline (sinc resampling) or through MaAI's realtime loop (10 ms chunks). */
@@ -12,8 +13,9 @@ export async function encodeMimi(
   frameHz: number,
   onProgress: (done: number, total: number) => void,
   config: Partial<MimiConfig> = {},
+  nameMap?: NameMap,
 ): Promise<EncodedFeatures> {
-  const enc = EncoderMimi.load(await openWeights(weightsFile), { frameHz, config });
+  const enc = EncoderMimi.load(await openWeights(weightsFile, { nameMap }), { frameHz, config });
   try {
     if (stream) {
       const out = mimiRealtimeLoop(enc, wave, 160, onProgress);

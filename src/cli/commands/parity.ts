@@ -4,7 +4,7 @@ import { loadCase } from '../../parity/goldenCase';
 import { runParity } from '../../parity/runCase';
 import { WeightStore, openWeights } from '../../weights/store';
 import { parseArgs } from '../args';
-import { BACKEND_FLAG, onePositional, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, nameMapFlag, onePositional, required, useBackend } from './common';
 import { registerMimiParity } from '../../parity/mimiRunners';
 import type { Command } from './index';
 import { Parsed, UsageError, num, str } from '../args';
@@ -13,6 +13,7 @@ export const parity: Command = {
   summary: 'run a golden case as its meta describes and compare with its reference output',
   help:
     'Usage: maai-encoder parity CASE --weights FILE [--signals DIR] [--backend B] [--tolerance 1e-4] [--json]\n' +
+    '         [--name-map cpc-checkpoint|vap|JSON]\n' +
     '       maai-encoder parity --golden [--dir GOLDEN_DIR] [--only REGEX] [--backend B]\n\n' +
     'CASE is a golden case .safetensors (metadata "meta" = JSON with "kind"). FILE is a safetensors weights file,\n' +
     'a detweights manifest (.json) or a PyTorch checkpoint (.pt). Prints one JSON line\n' +
@@ -24,6 +25,7 @@ export const parity: Command = {
   async run(argv) {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
+      ...NAME_MAP_FLAG,
       weights: { type: 'string' },
       signals: { type: 'string' },
       json: { type: 'boolean' },
@@ -40,7 +42,7 @@ export const parity: Command = {
     await useBackend(p);
     registerMimiParity();
     const c = loadCase(file);
-    const store = await openWeights(weightsFile);
+    const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
     const r = await runParity(c, { weights: store, signalsDir: p.flags.signals as string | undefined, tolerance });
     const line = { case: r.case, kind: r.kind, shape_ok: r.shape_ok, emitted_ok: r.emitted_ok, max_abs: r.max_abs, rel: r.rel, pass: r.pass };
     process.stdout.write(JSON.stringify(r.parts ? { ...line, parts: r.parts } : line) + '\n');

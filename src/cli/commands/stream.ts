@@ -6,7 +6,7 @@ import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, mimiConfigFlag, onePositional, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
 import { readAudio16k } from './encode';
 import type { Command } from './index';
 
@@ -15,13 +15,14 @@ export const stream: Command = {
   help:
     'Usage: maai-encoder stream IN.wav --encoder cpc|mimi --weights FILE [--frame-hz HZ] [--realtime]\n' +
     '         [--chunk 160] [-o OUT.safetensors] [--channel N|mix] [--backend B] [--json]\n' +
-    '         [--mimi-config kyutai/mimi|tiny|CONFIG.json]\n\n' +
+    '         [--mimi-config kyutai/mimi|tiny|CONFIG.json] [--name-map cpc-checkpoint|vap|JSON]\n\n' +
     'Feeds the audio in --chunk-sample pieces (10 ms) through an encoder session, as fast as possible or, with\n' +
     '--realtime, at the pace the audio would arrive. Prints per-call latency (median, p95, max) and the real-time\n' +
     'factor (processing time / audio time). -o writes the features.',
   async run(argv) {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
+      ...NAME_MAP_FLAG,
       encoder: { type: 'string' },
       weights: { type: 'string' },
       'frame-hz': { type: 'string' },
@@ -42,7 +43,7 @@ export const stream: Command = {
     const channel = chan === 'mix' ? 'mix' : Number(chan);
     await useBackend(p);
     const wave = readAudio16k(input, channel as number | 'mix', true);
-    const store = await openWeights(weightsFile);
+    const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
     const frameHz = num(p, 'frame-hz', kind === 'cpc' ? 10 : 12.5)!;
     const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
     const session = new EncoderSession(encoder, { frameHz });
