@@ -1,6 +1,6 @@
 /**
  * Mimi self-attention (MHA, no biases): q/k/v projections, RoPE on q and k, scores scaled by 1/sqrt(head_dim),
- * a causal sliding-window mask over absolute positions (kv <= q and kv > q - window), softmax in float32,
+ * an additive causal sliding-window mask (built once per call by the transformer, shared by its layers), softmax,
  * output projection. Offline it attends within the sequence; streaming it goes through a StaticSlidingWindowCache.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -23,6 +23,14 @@ export function slidingWindowMask(qStart: number, qLen: number, kvStart: number,
   return tf.tensor2d(m, [qLen, kvLen]);
 }
 
+/** What every layer's attention needs for one call: RoPE tables and the additive mask over the attended keys. */
+export interface AttentionContext {
+  rope: RotaryEmbedding;
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
+  mask: tf.Tensor2D;
+}
+
 export class MimiAttention implements Module {
   readonly scaling: number;
 
@@ -33,7 +41,6 @@ export class MimiAttention implements Module {
     readonly oProj: Linear,
     readonly heads: number,
     readonly headDim: number,
-    readonly window: number,
   ) {
     this.scaling = 1 / Math.sqrt(headDim);
     this.qkvT = tf.keep(tf.concat([qProj.weightT, kProj.weightT, vProj.weightT], 1)) as tf.Tensor2D;
@@ -42,7 +49,7 @@ export class MimiAttention implements Module {
   /** [hidden, 3 * inner]: the q, k, v weights side by side, for one matmul per call (inference copy). */
   readonly qkvT: tf.Tensor2D;
 
-  static load(store: WeightStore, prefix: string, hidden: number, heads: number, headDim: number, window: number): MimiAttention {
+  static load(store: WeightStore, prefix: string, hidden: number, heads: number, headDim: number): MimiAttention {
     const inner = heads * headDim;
     return new MimiAttention(
       Linear.load(store, `${prefix}.q_proj`, hidden, inner),
@@ -51,7 +58,6 @@ export class MimiAttention implements Module {
       Linear.load(store, `${prefix}.o_proj`, inner, hidden),
       heads,
       headDim,
-      window,
     );
   }
 
@@ -69,15 +75,11 @@ export class MimiAttention implements Module {
   }
 
   /**
-   * x: [B, L, hidden] at absolute positions start .. start+L-1. Without a cache the sequence attends to itself;
-   * with one, keys/values go through it and the next cache state is returned.
+   * x: [B, L, hidden] at absolute positions start .. start+L-1; `ctx` holds the RoPE tables and the additive mask
+   * of this call, shared by all layers. Without a cache the sequence attends to itself; with one, keys/values go
+   * through it and the next cache state is returned.
    */
-  forward(
-    x: tf.Tensor3D,
-    rope: { rope: RotaryEmbedding; cos: tf.Tensor2D; sin: tf.Tensor2D },
-    start: number,
-    cache?: { kv: StaticSlidingWindowCache; state: KVLayerState },
-  ): { y: tf.Tensor3D; next?: KVLayerState } {
+  forward(x: tf.Tensor3D, ctx: AttentionContext, start: number, cache?: { kv: StaticSlidingWindowCache; state: KVLayerState }): { y: tf.Tensor3D; next?: KVLayerState } {
     return tf.tidy(() => {
       const L = x.shape[1];
       const inner = this.heads * this.headDim;
@@ -90,15 +92,12 @@ export class MimiAttention implements Module {
         [q0, k0, v0] = tf.split(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), this.qkvT), [inner, inner, inner], 1);
       }
       const as3 = (t: tf.Tensor) => tf.reshape(t, [x.shape[0], L, inner]) as tf.Tensor3D;
-      const q = rope.rope.apply(this.split(as3(q0)), rope.cos, rope.sin);
-      const k = rope.rope.apply(this.split(as3(k0)), rope.cos, rope.sin);
+      const q = ctx.rope.apply(this.split(as3(q0)), ctx.cos, ctx.sin);
+      const k = ctx.rope.apply(this.split(as3(k0)), ctx.cos, ctx.sin);
       const v = this.split(as3(v0));
-      if (!cache) {
-        return { y: this.attend(q, k, v, slidingWindowMask(start, L, start, L, this.window)) } as never;
-      }
+      if (!cache) return { y: this.attend(q, k, v, ctx.mask) } as never;
       const u = cache.kv.update(cache.state, k, v, start);
-      const mask = slidingWindowMask(start, L, u.kvOffset, u.keys.shape[2], this.window, u.maskedPrefix);
-      return { y: this.attend(q, u.keys, u.values, mask), next: u.next } as never;
+      return { y: this.attend(q, u.keys, u.values, ctx.mask), next: u.next } as never;
     }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
   }
 

@@ -18,15 +18,21 @@ export interface KVLayerState {
 }
 
 export interface KVUpdate {
-  /** Keys / values to attend over: [B, H, kvLength, D]. */
+  /** Keys / values to attend over: [B, H, span.length, D]. */
   keys: tf.Tensor4D;
   values: tf.Tensor4D;
-  /** Absolute position of attended slot 0. */
-  kvOffset: number;
-  /** Attended slots 0 .. maskedPrefix-1 are not attended (the mask must hide them). */
-  maskedPrefix: number;
   /** The buffer after the update. */
   next: KVLayerState;
+}
+
+/** Which keys a call of n new frames attends, after `seen` frames: the same for every layer. */
+export interface KVSpan {
+  /** Absolute position of attended slot 0. */
+  kvOffset: number;
+  /** Number of attended slots. */
+  length: number;
+  /** Attended slots 0 .. maskedPrefix-1 are not attended (the mask must hide them). */
+  maskedPrefix: number;
 }
 
 export class StaticSlidingWindowCache {
@@ -34,8 +40,11 @@ export class StaticSlidingWindowCache {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`KV cache capacity must be a positive integer, got ${capacity}`);
   }
 
-  /** Nothing to free; kept so owners can dispose caches uniformly. */
-  dispose(): void {}
+  span(seen: number, n: number): KVSpan {
+    const W = this.capacity;
+    if (seen >= W) return { kvOffset: seen - W, length: W + n, maskedPrefix: 1 };
+    return { kvOffset: 0, length: seen + n, maskedPrefix: 0 };
+  }
 
   empty(batch: number, heads: number, headDim: number): KVLayerState {
     return {
@@ -65,14 +74,7 @@ export class StaticSlidingWindowCache {
       };
       const k = one(state.keys, kNew);
       const v = one(state.values, vNew);
-      const full = seen >= W;
-      return {
-        keys: k.att,
-        values: v.att,
-        kvOffset: full ? seen - W : 0,
-        maskedPrefix: full ? 1 : 0,
-        next: { keys: k.next, values: v.next },
-      } as never;
+      return { keys: k.att, values: v.att, next: { keys: k.next, values: v.next } } as never;
     }) as unknown as KVUpdate;
   }
 }

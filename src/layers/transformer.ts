@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LayerNorm } from './layerNorm';
 import { Linear } from './linear';
-import { MimiAttention } from './attention';
+import { AttentionContext, MimiAttention, slidingWindowMask } from './attention';
 import { RotaryEmbedding } from './rope';
 import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
 import { gelu } from './activations';
@@ -28,7 +28,7 @@ export class MimiTransformerLayer implements Module {
     const H = c.hidden_size;
     return new MimiTransformerLayer(
       LayerNorm.load(store, `${prefix}.input_layernorm`, H, c.norm_eps),
-      MimiAttention.load(store, `${prefix}.self_attn`, H, c.num_attention_heads, c.head_dim, c.sliding_window),
+      MimiAttention.load(store, `${prefix}.self_attn`, H, c.num_attention_heads, c.head_dim),
       param(store.get(`${prefix}.self_attn_layer_scale.scale`, [H]), `${prefix}.self_attn_layer_scale.scale`),
       LayerNorm.load(store, `${prefix}.post_attention_layernorm`, H, c.norm_eps),
       Linear.load(store, `${prefix}.mlp.fc1`, H, c.intermediate_size),
@@ -39,12 +39,12 @@ export class MimiTransformerLayer implements Module {
 
   forward(
     x: tf.Tensor3D,
-    rope: { rope: RotaryEmbedding; cos: tf.Tensor2D; sin: tf.Tensor2D },
+    ctx: AttentionContext,
     start: number,
     cache?: { kv: StaticSlidingWindowCache; state: KVLayerState },
   ): { y: tf.Tensor3D; next?: KVLayerState } {
     return tf.tidy(() => {
-      const a = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, start, cache);
+      const a = this.selfAttn.forward(this.inputLayernorm.forward(x), ctx, start, cache);
       const h = tf.add(x, tf.mul(a.y, this.selfAttnLayerScale)) as tf.Tensor3D;
       const m = this.fc2.forward(gelu(this.fc1.forward(this.postAttentionLayernorm.forward(h))));
       return { y: tf.add(h, tf.mul(m, this.mlpLayerScale)), next: a.next } as never;
@@ -80,9 +80,11 @@ export class MimiTransformer implements Module {
   /** Offline (no cache): x [B, L, hidden], positions 0 .. L-1. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const { cos, sin } = this.rope.tables(0, x.shape[1]);
+      const L = x.shape[1];
+      const { cos, sin } = this.rope.tables(0, L);
+      const ctx = { rope: this.rope, cos, sin, mask: slidingWindowMask(0, L, 0, L, this.config.sliding_window) };
       let h = x;
-      for (const layer of this.layers) h = layer.forward(h, { rope: this.rope, cos, sin }, 0).y;
+      for (const layer of this.layers) h = layer.forward(h, ctx, 0).y;
       return h;
     });
   }
@@ -90,11 +92,15 @@ export class MimiTransformer implements Module {
   /** Streaming: x at absolute positions start .. start+L-1 through the per-layer caches. */
   step(x: tf.Tensor3D, start: number, kv: StaticSlidingWindowCache, states: KVLayerState[]): { y: tf.Tensor3D; states: KVLayerState[] } {
     return tf.tidy(() => {
-      const { cos, sin } = this.rope.tables(start, x.shape[1]);
+      const L = x.shape[1];
+      const { cos, sin } = this.rope.tables(start, L);
+      const span = kv.span(start, L);
+      const mask = slidingWindowMask(start, L, span.kvOffset, span.length, this.config.sliding_window, span.maskedPrefix);
+      const ctx = { rope: this.rope, cos, sin, mask };
       let h = x;
       const next: KVLayerState[] = [];
       this.layers.forEach((layer, i) => {
-        const r = layer.forward(h, { rope: this.rope, cos, sin }, start, { kv, state: states[i] });
+        const r = layer.forward(h, ctx, start, { kv, state: states[i] });
         h = r.y;
         next.push(r.next!);
       });

@@ -203,7 +203,6 @@ export class MimiModel {
   dispose(): void {
     disposeAll(this.variables());
     for (const l of this.encoderTransformer.layers) l.selfAttn.disposeFused();
-    this.kvCache.dispose();
   }
 }
 
