@@ -15,7 +15,11 @@ import { disposeAll } from '../layers/param';
 import { sincResample } from '../audio/sincResample';
 import { interpolateLinear } from '../audio/interpolate';
 import { WeightStore, WeightError } from '../weights/store';
-import { MimiModel, pyRound } from './mimi';
+import { MimiModel } from './mimi';
+import { pyRound } from '../util/pyRound';
+import { concatRows } from '../util/concat';
+
+export { concatRows };
 import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
 import { assertFinite } from './input';
 import { MimiStream } from './mimiStream';
@@ -185,13 +189,3 @@ export function toRows(wave: Float32Array | Float32Array[] | tf.Tensor, where: s
   return rows;
 }
 
-export function concatRows(rows: Float32Array[]): Float32Array {
-  const n = rows.reduce((a, r) => a + r.length, 0);
-  const out = new Float32Array(n);
-  let o = 0;
-  for (const r of rows) {
-    out.set(r, o);
-    o += r.length;
-  }
-  return out;
-}

@@ -9,7 +9,9 @@ import { EncoderCPC, CpcStream } from './encoderCpc';
 import { EncoderMimi } from './encoderMimi';
 import { MimiStream } from './mimiStream';
 import { assertFinite } from './input';
-import { pyRound } from './mimi';
+import { pyRound } from '../util/pyRound';
+import { concatRows } from '../util/concat';
+import { RealtimeBuffer } from './realtimeLoop';
 
 /** Frames [frames, dim], row-major. */
 export interface FeatureChunk {
@@ -29,7 +31,7 @@ export class EncoderSession {
   readonly window: number;
   readonly context: number;
   readonly dim: number;
-  private buffer: Float32Array;
+  private readonly buffer: RealtimeBuffer;
   private readonly stream: CpcStream | MimiStream;
   /** Number of encoder calls made. */
   calls = 0;
@@ -49,7 +51,7 @@ export class EncoderSession {
       this.stream = encoder.stream();
     }
     this.dim = encoder.outputDim;
-    this.buffer = new Float32Array(this.context);
+    this.buffer = new RealtimeBuffer(this.window, this.context);
   }
 
   /** Appends 16 kHz samples; returns the frames produced by the calls this made possible (maybe none). */
@@ -57,21 +59,19 @@ export class EncoderSession {
     if (this.closed) throw new Error('EncoderSession: push after flush/close');
     if (!(samples instanceof Float32Array)) throw new TypeError('EncoderSession.push: expected a Float32Array of 16 kHz samples');
     assertFinite(samples, 'EncoderSession.push');
-    const next = new Float32Array(this.buffer.length + samples.length);
-    next.set(this.buffer);
-    next.set(samples, this.buffer.length);
-    this.buffer = next;
+    this.buffer.append(samples);
     const parts: Float32Array[] = [];
     let frames = 0;
-    while (this.buffer.length >= this.window) {
-      const y = this.stream.step(this.buffer.subarray(0, this.window));
+    // A failing step leaves its window in the buffer (advance only after success).
+    for (let w = this.buffer.peek(); w; w = this.buffer.peek()) {
+      const y = this.stream.step(w);
       parts.push(y.dataSync() as Float32Array);
       frames += y.shape[1];
       y.dispose();
       this.calls++;
-      this.buffer = this.buffer.slice(this.window - this.context);
+      this.buffer.advance();
     }
-    return { data: join(parts, frames * this.dim), frames, dim: this.dim };
+    return { data: concatRows(parts), frames, dim: this.dim };
   }
 
   /**
@@ -93,7 +93,7 @@ export class EncoderSession {
 
   /** Samples waiting for the next call (beyond the context). */
   get pending(): number {
-    return Math.max(0, this.buffer.length - this.context);
+    return this.buffer.pending;
   }
 
   /** Releases the stream state without flushing. */
@@ -103,16 +103,6 @@ export class EncoderSession {
   }
 }
 
-function join(parts: Float32Array[], n: number): Float32Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Float32Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Encodes a stream of 16 kHz chunks, yielding feature chunks as they become ready (and the flush at the end). */
 export async function* encodeStream(

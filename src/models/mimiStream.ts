@@ -10,7 +10,8 @@ import { RawTensor } from '../weights/types';
 import { MimiState, disposeMimiState } from './mimi';
 import { mimiFrameSize } from './mimiConfig';
 import type { EncoderMimi } from './encoderMimi';
-import { concatRows, toRows } from './encoderMimi';
+import { toRows } from './encoderMimi';
+import { concatRows } from '../util/concat';
 
 type ResamplerState = ReturnType<CausalStreamingResampler['getState']>;
 

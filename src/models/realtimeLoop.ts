@@ -20,24 +20,56 @@ export interface RealtimeCall {
   index: number;
 }
 
-/** Yields the encoder calls the realtime loop makes over a whole signal. */
+/**
+ * The loop's buffer: starts as `context` zeros; whenever it holds `window` samples, those go to the encoder and
+ * the last `context` of them stay. Every call window has exactly `window` samples (MaAI requires arrival chunks
+ * that tile the window; this also holds for any chunking).
+ */
+export class RealtimeBuffer {
+  private buf: Float32Array;
+
+  constructor(readonly window: number, readonly context = 320) {
+    if (!Number.isInteger(context) || context < 0) throw new RangeError(`realtime loop: context ${context} must be a non-negative integer`);
+    if (!Number.isInteger(window) || window <= context) throw new RangeError(`realtime loop: window ${window} must be an integer > context ${context}`);
+    this.buf = new Float32Array(context);
+  }
+
+  append(samples: Float32Array): void {
+    const next = new Float32Array(this.buf.length + samples.length);
+    next.set(this.buf);
+    next.set(samples, this.buf.length);
+    this.buf = next;
+  }
+
+  /** The next call window if the buffer holds one (a view: use it before `advance`), else null. */
+  peek(): Float32Array | null {
+    return this.buf.length >= this.window ? this.buf.subarray(0, this.window) : null;
+  }
+
+  /** Drops the window just encoded, keeping its last `context` samples. */
+  advance(): void {
+    if (this.buf.length < this.window) throw new Error('RealtimeBuffer.advance: no complete window');
+    this.buf = this.buf.slice(this.window - this.context);
+  }
+
+  /** New samples waiting for the next call (beyond the context). */
+  get pending(): number {
+    return Math.max(0, this.buf.length - this.context);
+  }
+}
+
+/** Yields the encoder calls the realtime loop makes over a whole signal arriving in `chunk`-sample pieces. */
 export function* realtimeCalls(signal: Float32Array, opts: RealtimeLoopOptions): Generator<RealtimeCall> {
-  const context = opts.context ?? 320;
   const chunk = opts.chunk ?? 160;
-  const { window } = opts;
-  if (!Number.isInteger(window) || window <= context) throw new RangeError(`realtime loop: window ${window} must be an integer > context ${context}`);
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`realtime loop: chunk ${chunk} must be a positive integer`);
-  let buf = new Float32Array(context);
+  const buffer = new RealtimeBuffer(opts.window, opts.context ?? 320);
   let index = 0;
   for (let pos = 0; pos < signal.length; pos += chunk) {
-    const piece = signal.subarray(pos, Math.min(pos + chunk, signal.length));
-    const next = new Float32Array(buf.length + piece.length);
-    next.set(buf);
-    next.set(piece, buf.length);
-    buf = next;
-    if (buf.length >= window) {
-      yield { window: buf, endSample: pos + piece.length, index: index++ };
-      buf = buf.slice(buf.length - context);
+    const end = Math.min(pos + chunk, signal.length);
+    buffer.append(signal.subarray(pos, end));
+    for (let w = buffer.peek(); w; w = buffer.peek()) {
+      yield { window: w.slice(), endSample: end, index: index++ };
+      buffer.advance();
     }
   }
 }

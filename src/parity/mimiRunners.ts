@@ -5,7 +5,8 @@ import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, MimiConfig, mimiConfig } from '../mod
 import { FormatError } from '../weights/types';
 import { GoldenCase, caseTensor } from './goldenCase';
 import { ParityOptions, registerParityRunner, signalFor } from './runCase';
-import { EncoderMimi, concatRows } from '../models/encoderMimi';
+import { EncoderMimi } from '../models/encoderMimi';
+import { concatRows } from '../util/concat';
 import { realtimeCallCount, realtimeCalls } from '../models/realtimeLoop';
 
 /** The config a case names: "kyutai/mimi" or "tiny" with `tiny_overrides`. */

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { EncoderCPC } from '../models/encoderCpc';
 import { WeightStore } from '../weights/store';
 import { FormatError } from '../weights/types';
+import { concatRows } from '../util/concat';
 import { Comparison, DEFAULT_TOLERANCE, compareArrays } from './compare';
 import { GoldenCase, caseInts, caseTensor, loadSignal } from './goldenCase';
 
@@ -113,13 +114,7 @@ export function cpcRealtimeLoop(
     s.dispose();
   }
   const n = emitted.reduce((a, b) => a + b, 0);
-  const data = new Float32Array(n * enc.outputDim);
-  let off = 0;
-  for (const ch of chunks) {
-    data.set(ch, off);
-    off += ch.length;
-  }
-  return { data, shape: [n, enc.outputDim], emitted };
+  return { data: concatRows(chunks), shape: [n, enc.outputDim], emitted };
 }
 
 export async function runParity(c: GoldenCase, opts: ParityOptions): Promise<ParityResult> {
