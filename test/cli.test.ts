@@ -219,3 +219,18 @@ describe('weights from .pt with --name-map', () => {
     expect(bad.err).toMatch(/--name-map must be cpc-checkpoint, vap or a JSON name map/);
   });
 });
+
+describe('shared flag checks', () => {
+  it('stream and encode refuse a bad --channel, --encoder or --frame-hz the same way', () => {
+    const wav = path.join(tmp, 'flags.wav');
+    fs.writeFileSync(wav, writeWav(new Float32Array(3200), 16000, 'pcm16'));
+    const w = goldenPath('weights', 'cpc_lstm_manifest.json');
+    for (const cmd of [['stream', wav], ['encode', wav, '-o', path.join(tmp, 'f.safetensors')]]) {
+      const ch = cli(...cmd, '--encoder', 'cpc', '--weights', w, '--channel', 'left');
+      expect(ch.code).toBe(2);
+      expect(ch.err).toMatch(/--channel must be a channel index or "mix", got "left"/);
+      expect(cli(...cmd, '--encoder', 'wav2vec', '--weights', w).err).toMatch(/--encoder must be cpc or mimi/);
+      expect(cli(...cmd, '--encoder', 'cpc', '--weights', w, '--frame-hz', '7').err).toMatch(/--frame-hz must divide 16000 for cpc/);
+    }
+  });
+});

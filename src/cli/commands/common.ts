@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimiConfig';
 import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
 import { BackendName, setBackend } from '../../backend';
-import { FlagSpec, Parsed, UsageError, str } from '../args';
+import { FlagSpec, Parsed, UsageError, num, str } from '../args';
 
 export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
 
@@ -79,4 +79,28 @@ export function mimiConfigFlag(p: Parsed): Partial<MimiConfig> {
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--mimi-config ${v}: expected a JSON object of MimiConfig fields`);
   return parsed as Partial<MimiConfig>;
+}
+
+/** --encoder cpc|mimi (required). */
+export function encoderFlag(p: Parsed): 'cpc' | 'mimi' {
+  const e = required(p, 'encoder');
+  if (e !== 'cpc' && e !== 'mimi') throw new UsageError(`--encoder must be cpc or mimi, got "${e}"`);
+  return e;
+}
+
+/** --frame-hz: default 10 for CPC (must divide 16000), 12.5 for Mimi (positive). */
+export function frameHzFlag(p: Parsed, encoder: 'cpc' | 'mimi'): number {
+  const hz = num(p, 'frame-hz', encoder === 'cpc' ? 10 : 12.5)!;
+  if (!(hz > 0)) throw new UsageError(`--frame-hz must be positive, got ${hz}`);
+  if (encoder === 'cpc' && 16000 % hz !== 0) throw new UsageError(`--frame-hz must divide 16000 for cpc, got ${hz}`);
+  return hz;
+}
+
+/** --channel N|mix: which channel of a multi-channel WAV to encode (default: mix down). */
+export function channelFlag(p: Parsed): number | 'mix' {
+  const c = str(p, 'channel') ?? 'mix';
+  if (c === 'mix') return 'mix';
+  const n = Number(c);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--channel must be a channel index or "mix", got "${c}"`);
+  return n;
 }

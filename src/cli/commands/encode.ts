@@ -6,8 +6,8 @@ import { EncoderCPC } from '../../models/encoderCpc';
 import { cpcRealtimeLoop } from '../../parity/runCase';
 import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
-import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
+import { UsageError, parseArgs } from '../args';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
 import type { NameMap } from '../../weights/nameMap';
 import type { Command } from './index';
 
@@ -70,23 +70,18 @@ export const encode: Command = {
       'mimi-config': { type: 'string' },
     });
     const input = onePositional(p, 'input WAV file');
-    const encoder = required(p, 'encoder');
-    if (encoder !== 'cpc' && encoder !== 'mimi') throw new UsageError(`--encoder must be cpc or mimi, got "${encoder}"`);
+    const encoder = encoderFlag(p);
     const weightsFile = required(p, 'weights');
     const output = required(p, 'output');
-    const frameHz = num(p, 'frame-hz', encoder === 'cpc' ? 10 : 12.5)!;
-    const chan = str(p, 'channel') ?? 'mix';
-    const channel = chan === 'mix' ? 'mix' : Number(chan);
-    if (channel !== 'mix' && (!Number.isInteger(channel) || channel < 0)) throw new UsageError(`--channel must be a channel index or "mix", got "${chan}"`);
+    const frameHz = frameHzFlag(p, encoder);
+    const channel = channelFlag(p);
     await useBackend(p);
     const wave = readAudio16k(input, channel, !p.flags['no-resample']);
     let feats: EncodedFeatures;
     if (encoder === 'cpc') {
-      if (!(frameHz > 0) || 16000 % frameHz !== 0) throw new UsageError(`--frame-hz must divide 16000 for cpc, got ${frameHz}`);
       feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz, nameMapFlag(p));
     } else {
       const { encodeMimi } = await import('./encodeMimi');
-      if (!(frameHz > 0)) throw new UsageError(`--frame-hz must be positive, got ${frameHz}`);
       feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'), mimiConfigFlag(p), nameMapFlag(p));
     }
     const bytes = writeSafetensors([['features', { dtype: 'F32', shape: [feats.frames, feats.dim], data: feats.data }]], {

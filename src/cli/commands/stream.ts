@@ -6,7 +6,7 @@ import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
 import { readAudio16k } from './encode';
 import type { Command } from './index';
 
@@ -34,17 +34,15 @@ export const stream: Command = {
       'mimi-config': { type: 'string' },
     });
     const input = onePositional(p, 'input WAV file');
-    const kind = required(p, 'encoder');
-    if (kind !== 'cpc' && kind !== 'mimi') throw new UsageError(`--encoder must be cpc or mimi, got "${kind}"`);
+    const kind = encoderFlag(p);
     const weightsFile = required(p, 'weights');
     const chunk = num(p, 'chunk', 160)!;
     if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError(`--chunk must be a positive integer, got ${chunk}`);
-    const chan = str(p, 'channel') ?? 'mix';
-    const channel = chan === 'mix' ? 'mix' : Number(chan);
+    const channel = channelFlag(p);
     await useBackend(p);
-    const wave = readAudio16k(input, channel as number | 'mix', true);
+    const wave = readAudio16k(input, channel, true);
     const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
-    const frameHz = num(p, 'frame-hz', kind === 'cpc' ? 10 : 12.5)!;
+    const frameHz = frameHzFlag(p, kind);
     const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
     const session = new EncoderSession(encoder, { frameHz });
     const latencies: number[] = [];
