@@ -74,10 +74,7 @@ export class MimiStream {
     }
     const fresh = rows.map((r) => r.subarray(context));
 
-    // Resamplers mutate themselves: snapshot them so a failure can roll back.
-    const audioSnap = this.audioResampler.getState();
-    const featSnap = this.featureResampler?.getState() ?? null;
-    let nextCore: MimiState | null = null;
+    const restore = this.resamplerSnapshot();
     try {
       let up = this.audioResampler.process(fresh);
       if (opts.finalize) {
@@ -102,25 +99,43 @@ export class MimiStream {
             `fewer than one Mimi frame (${frameSize}); send at least ${enc.getStreamingEmitSamples16k()} new samples per call`,
         );
       }
-      const x = tf.tensor3d(concatRows(up), [this.batch, up[0].length, 1]);
-      const r = enc.model.step(x, this.core);
-      x.dispose();
-      nextCore = r.state;
-      let y = r.y;
-      let nextConvCache: tf.Tensor3D | null | undefined;
-      if (!enc.skipsAlignment && y.shape[1] > 0) {
-        const aligned = this.alignStreaming(y, !!opts.finalize);
-        y.dispose();
-        y = aligned.y;
-        nextConvCache = aligned.cache;
-      }
-      this.commit(nextCore, leadingZero, nextConvCache);
-      return y;
+      const out = this.encode24k(up, !!opts.finalize);
+      this.commit(out.core, leadingZero, out.convCache);
+      return out.y;
     } catch (e) {
-      this.audioResampler.setState(audioSnap);
-      if (featSnap && this.featureResampler) this.featureResampler.setState(featSnap);
-      if (nextCore) disposeMimiState(nextCore);
+      restore();
       throw e;
+    }
+  }
+
+  /** Resamplers mutate themselves: a snapshot, and the function that puts it back when a call fails. */
+  private resamplerSnapshot(): () => void {
+    const audio = this.audioResampler.getState();
+    const feat = this.featureResampler?.getState() ?? null;
+    return () => {
+      this.audioResampler.setState(audio);
+      if (feat && this.featureResampler) this.featureResampler.setState(feat);
+    };
+  }
+
+  /** 24 kHz rows -> core step -> frame-rate alignment. Only new tensors come back; nothing is committed. */
+  private encode24k(up: Float32Array[], finalize: boolean): { y: tf.Tensor3D; core: MimiState; convCache?: tf.Tensor3D | null } {
+    const x = tf.tensor3d(concatRows(up), [this.batch, up[0].length, 1]);
+    let r: { y: tf.Tensor3D; state: MimiState };
+    try {
+      r = this.encoder.model.step(x, this.core);
+    } finally {
+      x.dispose();
+    }
+    if (this.encoder.skipsAlignment || r.y.shape[1] === 0) return { y: r.y, core: r.state };
+    try {
+      const a = this.alignStreaming(r.y, finalize);
+      return { y: a.y, core: r.state, convCache: a.cache };
+    } catch (e) {
+      disposeMimiState(r.state);
+      throw e;
+    } finally {
+      r.y.dispose();
     }
   }
 
@@ -177,23 +192,18 @@ export class MimiStream {
    * frame, and is then dropped: the result is empty.
    */
   finalize(): tf.Tensor3D {
-    const C = this.encoder.outputDim;
+    const restore = this.resamplerSnapshot();
     const tail = this.audioResampler.flush();
     // A tail shorter than one Mimi frame cannot produce a frame (upstream's conv would fail on it): it is dropped.
-    if (tail.length === 0 || tail[0].length < mimiFrameSize(this.encoder.config)) return tf.zeros([this.batch, 0, C]) as tf.Tensor3D;
-    const x = tf.tensor3d(concatRows(tail), [this.batch, tail[0].length, 1]);
-    const r = this.encoder.model.step(x, this.core);
-    x.dispose();
-    let y = r.y;
-    let convCache: tf.Tensor3D | null | undefined;
-    if (!this.encoder.skipsAlignment && y.shape[1] > 0) {
-      const a = this.alignStreaming(y, true);
-      y.dispose();
-      y = a.y;
-      convCache = a.cache;
+    if (tail.length === 0 || tail[0].length < mimiFrameSize(this.encoder.config)) return tf.zeros([this.batch, 0, this.encoder.outputDim]) as tf.Tensor3D;
+    try {
+      const out = this.encode24k(tail, true);
+      this.commit(out.core, this.leadingZeroDone, out.convCache);
+      return out.y;
+    } catch (e) {
+      restore();
+      throw e;
     }
-    this.commit(r.state, this.leadingZeroDone, convCache);
-    return y;
   }
 
   /** Back to a fresh stream (upstream reset_streaming_state). */
@@ -263,13 +273,13 @@ export class MimiStream {
       disposeMimiState(core);
       throw new RangeError(`MimiStream.importState: state has batch ${core.batch}, the stream has batch ${this.batch}`);
     }
-    const audioSnap = this.audioResampler.getState();
+    const restore = this.resamplerSnapshot();
     try {
       this.audioResampler.setState(s.audioResampler);
       if (this.featureResampler && s.featureResampler) this.featureResampler.setState(s.featureResampler);
       else if (this.featureResampler) this.featureResampler.reset();
     } catch (e) {
-      this.audioResampler.setState(audioSnap);
+      restore();
       disposeMimiState(core);
       throw e;
     }
