@@ -80,88 +80,90 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
   const signal = benchSignal(seconds);
   const { cpc, mimi } = fullManifests();
 
+  const common = { runs, calls, warmup, seconds, signal, log, out };
   if (encoders.includes('cpc')) {
-    const file = writeTemp(cpc, 'cpc');
-    try {
-      let enc!: EncoderCPC;
-      const loadMs = [];
-      for (let r = 0; r < runs; r++) {
-        const t0 = performance.now();
-        const e = EncoderCPC.load(await openWeights(file));
-        loadMs.push(performance.now() - t0);
-        if (r < runs - 1) e.dispose();
-        else enc = e;
-      }
-      out.cpc_load_s = stats(loadMs).median / 1000;
-      const s = enc.stream();
-      const win = signal.subarray(0, 1920);
-      for (let i = 0; i < warmup; i++) s.step(win).dispose();
-      const st = repeatedRuns(runs, calls, (k) => {
-        const w = signal.subarray((k * 1600) % (signal.length - 1920), ((k * 1600) % (signal.length - 1920)) + 1920);
-        return time(() => {
-          const y = s.step(w);
-          y.dataSync();
-          y.dispose();
-        });
-      });
-      s.dispose();
-      log(`cpc   stream  ms/100ms-call  median ${st.median.toFixed(2)}  p95 ${st.p95.toFixed(2)}  min ${st.min.toFixed(2)}  max ${st.max.toFixed(2)}  (${st.runs} runs x ${calls} calls: median of run medians; p95/min/max over all calls)`);
-      Object.assign(out, { cpc_stream_ms_median: st.median, cpc_stream_ms_p95: st.p95, cpc_stream_ms_min: st.min, cpc_stream_ms_max: st.max });
-      enc.forward(signal.subarray(0, 16000)).dispose();
-      const off = Array.from({ length: runs }, () => time(() => enc.forward(signal).dispose()) / 1000 / seconds);
-      const so = stats(off);
-      log(`cpc   offline RTF on ${seconds}s  median ${so.median.toFixed(4)}  min ${so.min.toFixed(4)}  max ${so.max.toFixed(4)}  (n=${so.n})`);
-      Object.assign(out, { cpc_offline_rtf: so.median, cpc_offline_rtf_min: so.min, cpc_offline_rtf_max: so.max });
-      enc.dispose();
-    } finally {
-      fs.rmSync(file, { force: true });
-    }
+    await benchEncoder({ ...common, name: 'cpc', manifest: cpc, callMs: 100, load: async (f) => EncoderCPC.load(await openWeights(f)) });
   }
-
   if (encoders.includes('mimi')) {
-    const file = writeTemp(mimi, 'mimi');
-    try {
-      let enc!: EncoderMimi;
-      const loadMs = [];
-      for (let r = 0; r < runs; r++) {
-        const t0 = performance.now();
-        const e = EncoderMimi.load(await openWeights(file), { frameHz: 12.5, config: { ...MIMI_CONFIG } });
-        loadMs.push(performance.now() - t0);
-        if (r < runs - 1) e.dispose();
-        else enc = e;
-      }
-      const sl = stats(loadMs);
-      out.mimi_load_s = sl.median / 1000;
-      log(`mimi  load full weights (safetensors -> tfjs)  median ${(sl.median / 1000).toFixed(3)} s`);
-      const s = enc.stream();
-      const W = enc.getStreamingCallWindow16k();
-      const shift = enc.getStreamingEmitSamples16k();
-      const window = (k: number) => {
-        const o = (k * shift) % (signal.length - W);
-        return signal.subarray(o, o + W);
-      };
-      for (let i = 0; i < warmup; i++) s.step(window(i)).dispose();
-      const st = repeatedRuns(runs, calls, (k) =>
-        time(() => {
-          const y = s.step(window(k + warmup));
-          y.dataSync();
-          y.dispose();
-        }),
-      );
-      s.dispose();
-      log(`mimi  stream  ms/80ms-call  median ${st.median.toFixed(2)}  p95 ${st.p95.toFixed(2)}  min ${st.min.toFixed(2)}  max ${st.max.toFixed(2)}  (${st.runs} runs x ${calls} calls: median of run medians; p95/min/max over all calls)`);
-      Object.assign(out, { mimi_stream_ms_median: st.median, mimi_stream_ms_p95: st.p95, mimi_stream_ms_min: st.min, mimi_stream_ms_max: st.max });
-      enc.forward(signal.subarray(0, 16000)).dispose();
-      const off = Array.from({ length: runs }, () => time(() => enc.forward(signal).dispose()) / 1000 / seconds);
-      const so = stats(off);
-      log(`mimi  offline RTF on ${seconds}s  median ${so.median.toFixed(4)}  min ${so.min.toFixed(4)}  max ${so.max.toFixed(4)}  (n=${so.n})`);
-      Object.assign(out, { mimi_offline_rtf: so.median, mimi_offline_rtf_min: so.min, mimi_offline_rtf_max: so.max });
-      enc.dispose();
-    } finally {
-      fs.rmSync(file, { force: true });
-    }
+    await benchEncoder({
+      ...common,
+      name: 'mimi',
+      manifest: mimi,
+      callMs: 80,
+      load: async (f) => EncoderMimi.load(await openWeights(f), { frameHz: 12.5, config: { ...MIMI_CONFIG } }),
+    });
   }
   out.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
   log(`peak RSS ${(out.peak_rss_mb as number).toFixed(0)} MB`);
   return out;
+}
+
+/** What the bench needs of an encoder; both EncoderCPC and EncoderMimi have it. */
+interface BenchableEncoder {
+  stream(): { step(window: Float32Array): tf.Tensor; dispose(): void };
+  forward(wave: Float32Array): tf.Tensor;
+  dispose(): void;
+}
+
+/**
+ * One encoder's figures under `${name}_...` keys: load time (median of `runs` loads from a safetensors file),
+ * streaming ms per call through MaAI's windows (context 320 + callMs of new audio), offline RTF on the signal.
+ */
+async function benchEncoder(o: {
+  name: 'cpc' | 'mimi';
+  manifest: Manifest;
+  callMs: number;
+  load: (file: string) => Promise<BenchableEncoder>;
+  runs: number;
+  calls: number;
+  warmup: number;
+  seconds: number;
+  signal: Float32Array;
+  log: (line: string) => void;
+  out: Record<string, number | string>;
+}): Promise<void> {
+  const { name, runs, calls, warmup, seconds, signal, log, out } = o;
+  const tag = name.padEnd(5);
+  const file = writeTemp(o.manifest, name);
+  try {
+    let enc!: BenchableEncoder;
+    const loadMs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const t0 = performance.now();
+      const e = await o.load(file);
+      loadMs.push(performance.now() - t0);
+      if (r < runs - 1) e.dispose();
+      else enc = e;
+    }
+    out[`${name}_load_s`] = stats(loadMs).median / 1000;
+    log(`${tag} load full weights (safetensors -> tfjs)  median ${((out[`${name}_load_s`] as number)).toFixed(3)} s`);
+    const shift = (16000 * o.callMs) / 1000;
+    const W = 320 + shift;
+    const window = (k: number) => {
+      const off = (k * shift) % (signal.length - W);
+      return signal.subarray(off, off + W);
+    };
+    const s = enc.stream();
+    for (let i = 0; i < warmup; i++) s.step(window(i)).dispose();
+    const st = repeatedRuns(runs, calls, (k) =>
+      time(() => {
+        const y = s.step(window(k + warmup));
+        y.dataSync();
+        y.dispose();
+      }),
+    );
+    s.dispose();
+    log(
+      `${tag} stream  ms/${o.callMs}ms-call  median ${st.median.toFixed(2)}  p95 ${st.p95.toFixed(2)}  min ${st.min.toFixed(2)}  max ${st.max.toFixed(2)}` +
+        `  (${st.runs} runs x ${calls} calls: median of run medians; p95/min/max over all calls)`,
+    );
+    Object.assign(out, { [`${name}_stream_ms_median`]: st.median, [`${name}_stream_ms_p95`]: st.p95, [`${name}_stream_ms_min`]: st.min, [`${name}_stream_ms_max`]: st.max });
+    enc.forward(signal.subarray(0, 16000)).dispose();
+    const so = stats(Array.from({ length: runs }, () => time(() => enc.forward(signal).dispose()) / 1000 / seconds));
+    log(`${tag} offline RTF on ${seconds}s  median ${so.median.toFixed(4)}  min ${so.min.toFixed(4)}  max ${so.max.toFixed(4)}  (n=${so.n})`);
+    Object.assign(out, { [`${name}_offline_rtf`]: so.median, [`${name}_offline_rtf_min`]: so.min, [`${name}_offline_rtf_max`]: so.max });
+    enc.dispose();
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
