@@ -4,17 +4,19 @@ import { MimiModel } from '../models/mimi';
 import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, MimiConfig, mimiConfig } from '../models/mimiConfig';
 import { FormatError } from '../weights/types';
 import { GoldenCase, caseTensor } from './goldenCase';
-import { ParityOptions, registerParityRunner, signalFor } from './runCase';
+import { ParityOptions, metaNumber, registerParityRunner, signalFor } from './runCase';
 import { EncoderMimi } from '../models/encoderMimi';
 import { concatRows } from '../util/concat';
 import { realtimeCallCount, realtimeCalls } from '../models/realtimeLoop';
 
-/** The config a case names: "kyutai/mimi" or "tiny" with `tiny_overrides`. */
+/** The config a case names: "kyutai/mimi", or "tiny" (with `tiny_overrides` when the case carries them). */
 export function caseMimiConfig(c: GoldenCase): MimiConfig {
   const name = c.meta.config;
   const overrides = c.meta.tiny_overrides;
   if (overrides && typeof overrides === 'object') return mimiConfig(overrides as Partial<MimiConfig>);
   if (name === undefined || name === 'kyutai/mimi') return mimiConfig({ ...MIMI_CONFIG });
+  // ONNX cases name the config "tiny" without overrides: the tiny config of the golden README.
+  if (name === 'tiny') return mimiConfig(MIMI_TINY_OVERRIDES);
   throw new FormatError(`case ${c.name}: unknown Mimi config "${String(name)}" and no tiny_overrides`);
 }
 
@@ -49,8 +51,7 @@ async function runCore(c: GoldenCase, o: ParityOptions) {
 }
 
 async function runCoreOnnx(c: GoldenCase, o: ParityOptions) {
-  const cfg = c.meta.config === 'tiny' ? caseMimiConfigTiny() : caseMimiConfig(c);
-  const model = MimiModel.load(o.weights, cfg);
+  const model = MimiModel.load(o.weights, caseMimiConfig(c));
   try {
     const input = caseTensor(c, 'input_24k');
     const x = tf.tensor3d(input.data, [1, input.data.length, 1]);
@@ -66,11 +67,6 @@ async function runCoreOnnx(c: GoldenCase, o: ParityOptions) {
   }
 }
 
-function caseMimiConfigTiny(): MimiConfig {
-  // ONNX cases name the config "tiny" without overrides: the tiny config of the golden README.
-  return mimiConfig(MIMI_TINY_OVERRIDES);
-}
-
 let registered = false;
 export function registerMimiParity(): void {
   if (registered) return;
@@ -82,8 +78,8 @@ export function registerMimiParity(): void {
 }
 
 async function runMimiEncoder(c: GoldenCase, o: ParityOptions, stream: boolean) {
-  const frameHz = metaNum(c, 'frame_hz');
-  const enc = EncoderMimi.load(o.weights, { frameHz, config: caseMimiConfig(c), contextSamples: metaNum(c, 'context_samples', 320) });
+  const frameHz = metaNumber(c, 'frame_hz');
+  const enc = EncoderMimi.load(o.weights, { frameHz, config: caseMimiConfig(c), contextSamples: metaNumber(c, 'context_samples', 320) });
   try {
     const wave = signalFor(c, o);
     if (!stream) {
@@ -92,7 +88,7 @@ async function runMimiEncoder(c: GoldenCase, o: ParityOptions, stream: boolean) 
       y.dispose();
       return r;
     }
-    return mimiRealtimeLoop(enc, wave, metaNum(c, 'chunk_samples', 160));
+    return mimiRealtimeLoop(enc, wave, metaNumber(c, 'chunk_samples', 160));
   } finally {
     enc.dispose();
   }
@@ -120,11 +116,4 @@ export function mimiRealtimeLoop(enc: EncoderMimi, wave: Float32Array, chunk = 1
   }
   const n = emitted.reduce((a, b) => a + b, 0);
   return { data: concatRows(parts), shape: [n, enc.outputDim], emitted, callEnd };
-}
-
-function metaNum(c: GoldenCase, key: string, dflt?: number): number {
-  const v = c.meta[key];
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`case ${c.name}: meta "${key}" must be a number`);
-  return v;
 }

@@ -60,7 +60,8 @@ export function signalFor(c: GoldenCase, opts: ParityOptions): Float32Array {
   return s.samples;
 }
 
-function metaNumber(c: GoldenCase, key: string, dflt?: number): number {
+/** A number from a case's meta, or `dflt` when absent; anything else is a FormatError naming the key. */
+export function metaNumber(c: GoldenCase, key: string, dflt?: number): number {
   const v = c.meta[key];
   if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new FormatError(`case ${c.name}: meta "${key}" must be a number`);
