@@ -69,3 +69,65 @@ describe('wasm Slice / SplitV replacements', () => {
     expect(Array.from(parts[1].dataSync()).slice(0, 3)).toEqual([1, 2, 3]);
   });
 });
+
+describe('wasm BatchMatMul replacement (batched / transposed products through XNNPACK per batch entry)', () => {
+  /** float64 reference of matMul with tfjs' batch broadcasting of a batch-1 side. */
+  function refMatMul(a: Float32Array, as: number[], b: Float32Array, bs: number[], tA: boolean, tB: boolean): { data: Float64Array; shape: number[] } {
+    const r = as.length;
+    const bA = as.slice(0, -2).reduce((x, y) => x * y, 1);
+    const bB = bs.slice(0, -2).reduce((x, y) => x * y, 1);
+    const [ar, ac] = [as[r - 2], as[r - 1]];
+    const [br, bc] = [bs[r - 2], bs[r - 1]];
+    const M = tA ? ac : ar;
+    const K = tA ? ar : ac;
+    const N = tB ? br : bc;
+    const batch = Math.max(bA, bB);
+    const out = new Float64Array(batch * M * N);
+    for (let i = 0; i < batch; i++) {
+      const ao = (bA === 1 ? 0 : i) * ar * ac;
+      const bo = (bB === 1 ? 0 : i) * br * bc;
+      for (let m = 0; m < M; m++)
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += a[ao + (tA ? k * ac + m : m * ac + k)] * b[bo + (tB ? n * bc + k : k * bc + n)];
+          out[(i * M + m) * N + n] = s;
+        }
+    }
+    return { data: out, shape: [...(bA >= bB ? as : bs).slice(0, -2), M, N] };
+  }
+
+  it('matches a float64 reference for batched, transposed and broadcast operands, and leaks no tensor', async () => {
+    await setBackend('wasm');
+    let seed = 3;
+    const rand = (n: number) =>
+      Float32Array.from({ length: n }, () => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32 - 0.5;
+      });
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[1, 8, 250, 64], [1, 8, 250, 64], false, true], // attention q k^T, offline
+      [[1, 8, 250, 250], [1, 8, 250, 64], false, false], // probs v
+      [[8, 64, 130], [8, 64, 96], true, false],
+      [[8, 130, 64], [8, 96, 130], true, true],
+      [[2, 4, 100, 80], [1, 1, 80, 70], false, false], // b broadcast
+      [[1, 120, 90], [6, 100, 90], false, true], // a broadcast
+      [[2, 8, 2, 64], [2, 8, 252, 64], false, true], // small: upstream's kernel
+    ];
+    const before = tf.memory().numTensors;
+    for (const [as, bs, tA, tB] of cases) {
+      const av = rand(as.reduce((x, y) => x * y, 1));
+      const bv = rand(bs.reduce((x, y) => x * y, 1));
+      const a = tf.tensor(av, as);
+      const b = tf.tensor(bv, bs);
+      const y = tf.matMul(a, b, tA, tB);
+      const ref = refMatMul(av, as, bv, bs, tA, tB);
+      expect(y.shape).toEqual(ref.shape);
+      const got = y.dataSync();
+      let maxErr = 0;
+      for (let i = 0; i < got.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i] - ref.data[i]));
+      expect(maxErr).toBeLessThan(1e-4);
+      tf.dispose([a, b, y]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -38,9 +38,9 @@ export class CausalConv1d implements Module {
     return nFrames * S + K - P - length;
   }
 
+  /** Edge-copy ('replicate') padding. */
   private pad(x: tf.Tensor3D, left: number, right: number): tf.Tensor3D {
     if (left === 0 && right === 0) return x;
-    if (this.padMode === 'constant') return tf.pad(x, [[0, 0], [left, right], [0, 0]]);
     const T = x.shape[1];
     const parts: tf.Tensor3D[] = [];
     if (left > 0) parts.push(tf.tile(tf.slice(x, [0, 0, 0], [-1, 1, -1]), [1, left, 1]));
@@ -51,7 +51,11 @@ export class CausalConv1d implements Module {
 
   /** Offline: x [B, L, Cin] -> [B, ceil(L/S), Cout]. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.conv.forwardValid(this.pad(x, this.paddingTotal, this.extraPadding(x.shape[1]))));
+    const left = this.paddingTotal;
+    const right = this.extraPadding(x.shape[1]);
+    // Zero padding happens inside the convolution kernel; edge copies need the padded tensor.
+    if (this.padMode === 'constant') return this.conv.forwardPadded(x, left, right);
+    return tf.tidy(() => this.conv.forwardValid(this.pad(x, left, right)));
   }
 
   /** The zero cache MaAI seeds before the first streaming call (for every mode, 'replicate' included). */

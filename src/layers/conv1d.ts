@@ -1,6 +1,8 @@
 /**
  * Conv1d with PyTorch semantics (weight [out, in/groups, k], symmetric zero padding, stride, dilation, groups,
- * optional bias) on channels-last activations [B, T, C]. The weight is re-laid out once at load to tfjs' [k, in, out].
+ * optional bias) on channels-last activations [B, T, C]. The weight is re-laid out once at load to tfjs' conv2d
+ * filter [1, k, in, out]; each call is one fused conv2d (zero padding and bias inside the kernel, no separate pad
+ * or add pass over the activations).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WeightStore } from '../weights/store';
@@ -25,7 +27,7 @@ export class Conv1d implements Module {
   readonly padding: number;
   readonly dilation: number;
   readonly groups: number;
-  /** Per group: [k, in/groups, out/groups]. */
+  /** Per group: [1, k, in/groups, out/groups]. */
   readonly weights: tf.Variable[];
   readonly bias: tf.Variable | null;
 
@@ -42,9 +44,9 @@ export class Conv1d implements Module {
       throw new RangeError(`${name}: channels ${this.inChannels}->${this.outChannels} not divisible by groups ${g}`);
     }
     const ws = tf.tidy(() => {
-      const w = tf.transpose(weight, [2, 1, 0]); // [k, in/g, out]
+      const w = tf.expandDims(tf.transpose(weight, [2, 1, 0]), 0); // [1, k, in/g, out]
       const og = this.outChannels / g;
-      return g === 1 ? [w] : Array.from({ length: g }, (_, i) => tf.slice(w, [0, 0, i * og], [-1, -1, og]));
+      return g === 1 ? [w] : Array.from({ length: g }, (_, i) => tf.slice(w, [0, 0, 0, i * og], [-1, -1, -1, og]));
     });
     this.weights = ws.map((w, i) => param(w, `${name}.weight${g > 1 ? `[${i}]` : ''}`));
     this.bias = bias ? param(bias.clone(), `${name}.bias`) : null;
@@ -73,31 +75,38 @@ export class Conv1d implements Module {
 
   /** x: [B, T, Cin] -> [B, T', Cout]. Zero padding `padding` on both sides, as nn.Conv1d. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => {
-      if (x.shape[2] !== this.inChannels) {
-        throw new RangeError(`conv1d: input has ${x.shape[2]} channels, expected ${this.inChannels}`);
-      }
-      const p = this.padding;
-      const xp = p > 0 ? tf.pad(x, [[0, 0], [p, p], [0, 0]]) : x;
-      return this.forwardValid(xp);
-    });
+    return this.forwardPadded(x, this.padding, this.padding);
   }
 
   /** Convolution without padding ('valid'). */
   forwardValid(x: tf.Tensor3D): tf.Tensor3D {
+    return this.forwardPadded(x, 0, 0);
+  }
+
+  /** Convolution of x with `left` and `right` zero frames around it (ignoring this.padding). */
+  forwardPadded(x: tf.Tensor3D, left: number, right: number): tf.Tensor3D {
     return tf.tidy(() => {
-      if (x.shape[1] < this.span) {
-        throw new RangeError(`conv1d: input of ${x.shape[1]} frames is shorter than the kernel span ${this.span}`);
+      const [B, T, C] = x.shape;
+      if (C !== this.inChannels) throw new RangeError(`conv1d: input has ${C} channels, expected ${this.inChannels}`);
+      if (T + left + right < this.span) {
+        throw new RangeError(`conv1d: input of ${T + left + right} frames (padding included) is shorter than the kernel span ${this.span}`);
       }
-      const conv = (xi: tf.Tensor3D, w: tf.Tensor) => tf.conv1d(xi, w as tf.Tensor3D, this.stride, 'valid', 'NWC', this.dilation);
-      let y: tf.Tensor3D;
-      if (this.groups === 1) y = conv(x, this.weights[0]);
-      else {
-        const ig = this.inChannels / this.groups;
-        const parts = this.weights.map((w, i) => conv(tf.slice(x, [0, 0, i * ig], [-1, -1, ig]), w));
-        y = tf.concat(parts, 2);
-      }
-      return this.bias ? tf.add(y, this.bias) : y;
+      const g = this.groups;
+      const og = this.outChannels / g;
+      const ig = this.inChannels / g;
+      const x4 = tf.reshape(x, [B, 1, T, C]) as tf.Tensor4D;
+      const parts = this.weights.map((w, i) =>
+        tf.fused.conv2d({
+          x: g === 1 ? x4 : (tf.slice(x4, [0, 0, 0, i * ig], [-1, -1, -1, ig]) as tf.Tensor4D),
+          filter: w as tf.Tensor4D,
+          strides: [1, this.stride],
+          pad: [[0, 0], [0, 0], [left, right], [0, 0]],
+          dilations: [1, this.dilation],
+          bias: this.bias ? (g === 1 ? this.bias : tf.slice(this.bias, [i * og], [og])) : undefined,
+        }),
+      );
+      const y = parts.length === 1 ? parts[0] : tf.concat(parts, 3);
+      return tf.reshape(y, [B, y.shape[2], this.outChannels]) as tf.Tensor3D;
     });
   }
 

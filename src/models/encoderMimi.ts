@@ -142,7 +142,7 @@ export class EncoderMimi {
         aligned = tf.tensor3d(concatRows(parts), [B, target, C]);
       }
       // CConv1d: two zeros of left padding, then the conv.
-      return this.frameRateConv!.forwardValid(tf.pad(aligned, [[0, 0], [2, 0], [0, 0]]));
+      return this.frameRateConv!.forwardPadded(aligned, 2, 0);
     });
     emb.dispose();
     return out;
