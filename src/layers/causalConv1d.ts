@@ -53,7 +53,6 @@ export class CausalConv1d implements Module {
   forward(x: tf.Tensor3D): tf.Tensor3D {
     const left = this.paddingTotal;
     const right = this.extraPadding(x.shape[1]);
-    // Zero padding happens inside the convolution kernel; edge copies need the padded tensor.
     if (this.padMode === 'constant') return this.conv.forwardPadded(x, left, right);
     return tf.tidy(() => this.conv.forwardValid(this.pad(x, left, right)));
   }

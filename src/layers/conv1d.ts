@@ -1,8 +1,9 @@
 /**
  * Conv1d with PyTorch semantics (weight [out, in/groups, k], symmetric zero padding, stride, dilation, groups,
  * optional bias) on channels-last activations [B, T, C]. The weight is re-laid out once at load to tfjs' conv2d
- * filter [1, k, in, out]; each call is one fused conv2d (zero padding and bias inside the kernel, no separate pad
- * or add pass over the activations).
+ * filter [1, k, in, out]; each call is one fused conv2d with the bias inside the kernel (no separate add pass).
+ * Padding is a separate pad op on purpose: the wasm backend keeps one packed copy of the weights per distinct
+ * (padding, stride, ...) combination of a filter, so the kernel always runs unpadded ('valid').
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { WeightStore } from '../weights/store';
@@ -92,20 +93,25 @@ export class Conv1d implements Module {
         throw new RangeError(`conv1d: input of ${T + left + right} frames (padding included) is shorter than the kernel span ${this.span}`);
       }
       const g = this.groups;
-      const og = this.outChannels / g;
       const ig = this.inChannels / g;
-      const x4 = tf.reshape(x, [B, 1, T, C]) as tf.Tensor4D;
+      const xp = left > 0 || right > 0 ? tf.pad(x, [[0, 0], [left, right], [0, 0]]) : x;
+      const x4 = tf.reshape(xp, [B, 1, T + left + right, C]) as tf.Tensor4D;
       const parts = this.weights.map((w, i) =>
         tf.fused.conv2d({
           x: g === 1 ? x4 : (tf.slice(x4, [0, 0, 0, i * ig], [-1, -1, -1, ig]) as tf.Tensor4D),
           filter: w as tf.Tensor4D,
           strides: [1, this.stride],
-          pad: [[0, 0], [0, 0], [left, right], [0, 0]],
+          pad: 'valid',
           dilations: [1, this.dilation],
-          bias: this.bias ? (g === 1 ? this.bias : tf.slice(this.bias, [i * og], [og])) : undefined,
+          // Grouped: the bias is added after the concat (a per-call bias slice would be a new operator per call).
+          bias: g === 1 && this.bias ? this.bias : undefined,
         }),
       );
-      const y = parts.length === 1 ? parts[0] : tf.concat(parts, 3);
+      let y: tf.Tensor4D = parts[0];
+      if (g > 1) {
+        y = tf.concat(parts, 3);
+        if (this.bias) y = tf.add(y, this.bias);
+      }
       return tf.reshape(y, [B, y.shape[2], this.outChannels]) as tf.Tensor3D;
     });
   }
