@@ -61,11 +61,6 @@ export class MimiAttention implements Module {
     );
   }
 
-  private split(x: tf.Tensor3D): tf.Tensor4D {
-    const [B, L] = x.shape;
-    return tf.transpose(tf.reshape(x, [B, L, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
-  }
-
   private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, mask: tf.Tensor2D): tf.Tensor3D {
     const [B, , L] = q.shape;
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), this.scaling), mask);
@@ -81,20 +76,20 @@ export class MimiAttention implements Module {
    */
   forward(x: tf.Tensor3D, ctx: AttentionContext, start: number, cache?: { kv: StaticSlidingWindowCache; state: KVLayerState }): { y: tf.Tensor3D; next?: KVLayerState } {
     return tf.tidy(() => {
-      const L = x.shape[1];
-      const inner = this.heads * this.headDim;
-      let q0: tf.Tensor, k0: tf.Tensor, v0: tf.Tensor;
+      const [B, L, C] = x.shape;
+      const H = this.heads;
+      let qkv: tf.Tensor;
       if (this.qProj.weightT.trainable || this.kProj.weightT.trainable || this.vProj.weightT.trainable) {
         // Training: through the variables, so gradients reach them.
-        [q0, k0, v0] = [this.qProj.forward(x), this.kProj.forward(x), this.vProj.forward(x)];
+        qkv = tf.concat([this.qProj.forward(x), this.kProj.forward(x), this.vProj.forward(x)], 2);
       } else {
         // Inference: q, k and v in one matmul against the projections' weights concatenated at load.
-        [q0, k0, v0] = tf.split(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), this.qkvT), [inner, inner, inner], 1);
+        qkv = tf.matMul(tf.reshape(x, [-1, C]), this.qkvT);
       }
-      const as3 = (t: tf.Tensor) => tf.reshape(t, [x.shape[0], L, inner]) as tf.Tensor3D;
-      const q = ctx.rope.apply(this.split(as3(q0)), ctx.cos, ctx.sin);
-      const k = ctx.rope.apply(this.split(as3(k0)), ctx.cos, ctx.sin);
-      const v = this.split(as3(v0));
+      // [B, L, 3H, D] -> [B, 3H, L, D]: q, k and v heads in one transpose; RoPE on q and k heads together.
+      const heads = tf.transpose(tf.reshape(qkv, [B, L, 3 * H, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const [qk, v] = tf.split(heads, [2 * H, H], 1) as [tf.Tensor4D, tf.Tensor4D];
+      const [q, k] = tf.split(ctx.rope.apply(qk, ctx.cos, ctx.sin), 2, 1) as [tf.Tensor4D, tf.Tensor4D];
       if (!cache) return { y: this.attend(q, k, v, ctx.mask) } as never;
       const u = cache.kv.update(cache.state, k, v, start);
       return { y: this.attend(q, u.keys, u.values, ctx.mask), next: u.next } as never;

@@ -17,7 +17,10 @@ export class RotaryEmbedding {
     }
   }
 
-  /** cos and sin tables [L, D] for absolute positions start .. start + L - 1. */
+  /**
+   * cos and sin tables [L, D] for absolute positions start .. start + L - 1. The sin table's first half is
+   * negated, so that apply() needs no separate negation: rotate_half(x) * sin = [x2, x1] * [-sin, sin].
+   */
   tables(start: number, length: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
     const D = this.headDim;
     const half = D / 2;
@@ -30,19 +33,19 @@ export class RotaryEmbedding {
         const c = Math.cos(a);
         const s = Math.sin(a);
         cos[t * D + i] = cos[t * D + i + half] = c;
-        sin[t * D + i] = sin[t * D + i + half] = s;
+        sin[t * D + i] = -s;
+        sin[t * D + i + half] = s;
       }
     }
     return { cos: tf.tensor2d(cos, [length, D]), sin: tf.tensor2d(sin, [length, D]) };
   }
 
-  /** x: [B, H, L, D]; cos/sin: [L, D]. */
+  /** x: [B, H, L, D]; cos/sin: [L, D] from tables(). Sign flips are exact, so this equals x cos + rotate_half(x) sin. */
   apply(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
     return tf.tidy(() => {
       const half = this.headDim / 2;
       const [x1, x2] = tf.split(x, [half, half], 3);
-      const rotated = tf.concat([tf.neg(x2), x1], 3);
-      return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
+      return tf.add(tf.mul(x, cos), tf.mul(tf.concat([x2, x1], 3), sin)) as tf.Tensor4D;
     });
   }
 }
