@@ -100,7 +100,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
 
 /** What the bench needs of an encoder; both EncoderCPC and EncoderMimi have it. */
 interface BenchableEncoder {
-  stream(): { step(window: Float32Array): tf.Tensor; dispose(): void };
+  /** CPC's stream takes its batch from the first window; Mimi's is opened for one. */
+  stream(opts?: { batch?: number }): { step(window: Float32Array | tf.Tensor): tf.Tensor; dispose(): void };
   forward(wave: Float32Array): tf.Tensor;
   dispose(): void;
 }
@@ -158,6 +159,30 @@ async function benchEncoder(o: {
         `  (${st.runs} runs x ${calls} calls: median of run medians; p95/min/max over all calls)`,
     );
     Object.assign(out, { [`${name}_stream_ms_median`]: st.median, [`${name}_stream_ms_p95`]: st.p95, [`${name}_stream_ms_min`]: st.min, [`${name}_stream_ms_max`]: st.max });
+    // Both speakers of a dialogue as one batch of 2 rows (one call encodes both channels).
+    const pair = (k: number) => {
+      const w = new Float32Array(2 * W);
+      w.set(window(k), 0);
+      w.set(window(k + 37), W);
+      return w;
+    };
+    const s2 = enc.stream({ batch: 2 });
+    for (let i = 0; i < warmup; i++) {
+      const x = tf.tensor2d(pair(i), [2, W]);
+      tf.dispose([x, s2.step(x)]);
+    }
+    const st2 = repeatedRuns(runs, calls, (k) => {
+      const w = pair(k + warmup);
+      return time(() => {
+        const x = tf.tensor2d(w, [2, W]);
+        const y = s2.step(x);
+        y.dataSync();
+        tf.dispose([x, y]);
+      });
+    });
+    s2.dispose();
+    log(`${tag} stream, 2 speakers as one batch of 2 rows  ms/call  median ${st2.median.toFixed(2)}  p95 ${st2.p95.toFixed(2)}  (${(st2.median / 2).toFixed(2)} per speaker)`);
+    Object.assign(out, { [`${name}_stream2_ms_median`]: st2.median, [`${name}_stream2_ms_p95`]: st2.p95 });
     enc.forward(signal.subarray(0, 16000)).dispose();
     const so = stats(Array.from({ length: runs }, () => time(() => enc.forward(signal).dispose()) / 1000 / seconds));
     log(`${tag} offline RTF on ${seconds}s  median ${so.median.toFixed(4)}  min ${so.min.toFixed(4)}  max ${so.max.toFixed(4)}  (n=${so.n})`);
