@@ -1,5 +1,6 @@
-// Per-kernel wall time of a full-size CPC streaming step on wasm (kernels are synchronous there, so the wall
-// time of each runKernel call is the kernel's). Usage: node scripts/run-ts.mjs bench/profCpc.ts [threads] [steps]
+// Per-kernel wall time of full-size CPC on wasm (kernels are synchronous there, so the wall time of each
+// runKernel call is the kernel's): streaming steps (100 ms calls) or offline forwards of 10 s.
+// Usage: node scripts/run-ts.mjs bench/profCpc.ts [threads] [runs] [stream|offline]
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
 import { EncoderCPC } from '../src/models/encoderCpc';
@@ -16,6 +17,15 @@ import { profileKernels } from './profileKernels';
   const enc = EncoderCPC.load(WeightStore.fromTensors(buildFromManifest(fullManifests().cpc)));
   const sig = benchSignal(10);
   const win = (k: number) => sig.subarray((k * 1600) % 100000, ((k * 1600) % 100000) + 1920);
+  if (process.argv[4] === 'offline') {
+    enc.forward(sig).dispose();
+    profileKernels(steps, () => {
+      const y = enc.forward(sig);
+      y.dataSync();
+      y.dispose();
+    });
+    return;
+  }
   const s = enc.stream();
   for (let i = 0; i < 20; i++) s.step(win(i)).dispose();
   profileKernels(steps, (i) => {

@@ -9,6 +9,7 @@
  *    Large such products are run here as one XNNPACK product per batch entry, on transposed copies where needed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmRecurrentCells } from '../layers/recurrentCells';
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
 
@@ -126,6 +127,7 @@ let installed = false;
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
+  registerWasmRecurrentCells();
   const originalMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc as unknown as KernelFn;
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc as unknown as KernelFn;
   for (const name of ['Slice', 'SplitV', 'BatchMatMul']) {

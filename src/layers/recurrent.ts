@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
+import { GRU_CELL, LSTM_CELL, hasFusedCell } from './recurrentCells';
 
 export type RecurrentMode = 'LSTM' | 'GRU';
 
@@ -90,16 +91,24 @@ export class Recurrent implements Module {
       const G = this.gates * H;
       // Time-major [T, B, G], one contiguous slice per step (not tf.unstack: the wasm backend's Unpack copies the
       // whole tensor per step; our wasm Slice reads a view, see backend/wasmKernels).
-      const xp = tf.transpose(tf.reshape(tf.add(tf.matMul(tf.reshape(x, [B * T, I]), this.wIhT), this.bIh), [B, T, G]), [1, 0, 2]);
+      const xp = tf.transpose(tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [B * T, I]), b: this.wIhT, bias: this.bIh }), [B, T, G]), [1, 0, 2]);
+      // One kernel for the cell's nonlinearities where the backend has it (see recurrentCells).
+      const fused = hasFusedCell(this.mode);
       const ys: tf.Tensor2D[] = [];
       for (let t = 0; t < T; t++) {
         const xt = tf.reshape(tf.slice(xp, [t, 0, 0], [1, B, G]), [B, G]) as tf.Tensor2D;
-        const hp = tf.add(tf.matMul(h, this.wHhT), this.bHh);
+        const hp = tf.fused.matMul({ a: h, b: this.wHhT, bias: this.bHh }) as tf.Tensor2D;
         if (this.mode === 'LSTM') {
           const g = tf.add(xt, hp);
-          const [i, f, gg, o] = tf.split(g, 4, 1);
-          c = tf.add(tf.mul(tf.sigmoid(f), c!), tf.mul(tf.sigmoid(i), tf.tanh(gg))) as tf.Tensor2D;
-          h = tf.mul(tf.sigmoid(o), tf.tanh(c)) as tf.Tensor2D;
+          if (fused) {
+            [h, c] = tf.engine().runKernel(LSTM_CELL, { gates: g, c: c! }, {}) as [tf.Tensor2D, tf.Tensor2D];
+          } else {
+            const [i, f, gg, o] = tf.split(g, 4, 1);
+            c = tf.add(tf.mul(tf.sigmoid(f), c!), tf.mul(tf.sigmoid(i), tf.tanh(gg))) as tf.Tensor2D;
+            h = tf.mul(tf.sigmoid(o), tf.tanh(c)) as tf.Tensor2D;
+          }
+        } else if (fused) {
+          h = tf.engine().runKernel(GRU_CELL, { xt, hp, h }, {}) as tf.Tensor2D;
         } else {
           const [xr, xz, xn] = tf.split(xt, 3, 1);
           const [hr, hz, hn] = tf.split(hp, 3, 1);
