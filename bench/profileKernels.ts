@@ -1,8 +1,9 @@
 // Times every tfjs kernel call of `steps` runs of `run` (wall time per runKernel: exact on synchronous backends
-// such as wasm and cpu) and prints totals per kernel and per kernel+input shapes, per run.
+// such as wasm and cpu) and prints totals per kernel and per kernel+input shapes, per run. Each run's output is
+// read back (dataSync) and disposed.
 import * as tf from '@tensorflow/tfjs-core';
 
-export function profileKernels(steps: number, run: (i: number) => void, top = 40): void {
+export function profileKernels(steps: number, run: (i: number) => tf.Tensor, top = 40): void {
   const eng = tf.engine() as unknown as { runKernel: (n: string, i: Record<string, tf.Tensor>, a: object) => unknown };
   const orig = eng.runKernel.bind(eng);
   const agg = new Map<string, { n: number; ms: number }>();
@@ -18,7 +19,11 @@ export function profileKernels(steps: number, run: (i: number) => void, top = 40
     return r;
   };
   const t0 = performance.now();
-  for (let i = 0; i < steps; i++) run(i);
+  for (let i = 0; i < steps; i++) {
+    const y = run(i);
+    y.dataSync();
+    y.dispose();
+  }
   const total = (performance.now() - t0) / steps;
   eng.runKernel = orig;
   const rows = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms);
