@@ -1,7 +1,8 @@
 /**
  * The LSTM and GRU cell nonlinearities of one time step as single kernels, for backends where every small op
  * costs a fixed overhead (wasm: ~3-13 microseconds per op, against well under one for the arithmetic of a 256-unit
- * cell). One LSTM step is then slice, matmul (+bias), add, cell: 4 kernels instead of 15.
+ * cell). For an LSTM step one kernel replaces ten (the gate split, three sigmoids, two tanh, three products, a sum);
+ * full-size CPC on 10 s offline runs 8,103 kernels instead of 15,087.
  *
  * The math is done on host arrays in float64 and rounded to float32 after every operation that float32 code
  * would round (products, sums, each nonlinearity), so results match the composite tfjs ops to within the
