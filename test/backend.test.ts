@@ -114,6 +114,8 @@ describe('wasm BatchMatMul replacement (batched / transposed products through XN
       [[2, 8, 2, 64], [2, 8, 252, 64], false, true], // small: upstream's kernel
     ];
     const before = tf.memory().numTensors;
+    const dataIds = () => tf.engine().backend.numDataIds();
+    const idsBefore = dataIds();
     for (const [as, bs, tA, tB] of cases) {
       const av = rand(as.reduce((x, y) => x * y, 1));
       const bv = rand(bs.reduce((x, y) => x * y, 1));
@@ -129,5 +131,14 @@ describe('wasm BatchMatMul replacement (batched / transposed products through XN
       tf.dispose([a, b, y]);
     }
     expect(tf.memory().numTensors).toBe(before);
+    expect(dataIds()).toBe(idsBefore);
+    // Mismatched inner sizes on this path: an error, and no buffer left behind.
+    const a = tf.zeros([8, 250, 64]);
+    const b = tf.zeros([8, 250, 64]);
+    expect(() => tf.matMul(a, b)).toThrow(/inner shapes/);
+    expect(() => tf.matMul(a, b, true, false).dispose()).not.toThrow();
+    tf.dispose([a, b]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(dataIds()).toBe(idsBefore);
   });
 });

@@ -97,28 +97,36 @@ function batchedMatMulByEntry(
     }
     return { t: v, batch, rows: v.shape[1], cols: v.shape[2] };
   };
-  const A = as3(a, transposeA);
-  const B = as3(b, transposeB);
-  const batch = Math.max(A.batch, B.batch);
-  const M = A.rows;
-  const N = B.cols;
-  const outer = (A.batch >= B.batch ? a : b).shape.slice(0, -2);
-  const out = backend.makeOutput([...outer, M, N], 'float32');
+  let out: tf.TensorInfo | null = null;
   try {
+    const A = as3(a, transposeA);
+    const B = as3(b, transposeB);
+    const batch = Math.max(A.batch, B.batch);
+    const M = A.rows;
+    const N = B.cols;
+    out = backend.makeOutput([...(A.batch >= B.batch ? a : b).shape.slice(0, -2), M, N], 'float32');
     for (let i = 0; i < batch; i++) {
-      const ai = A.batch === 1 ? A.t : sliceFromHeap(backend, A.t, [i, 0, 0], [1, M, A.cols]);
-      const bi = B.batch === 1 ? B.t : sliceFromHeap(backend, B.t, [i, 0, 0], [1, B.rows, N]);
-      const yi = original({ inputs: { a: ai, b: bi }, attrs: { transposeA: false, transposeB: false }, backend }) as tf.TensorInfo;
-      // Views are taken after every allocation above (a heap growth detaches older views).
-      (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(yi) as Float32Array, i * M * N);
-      backend.disposeData(yi.dataId);
-      if (ai !== A.t) backend.disposeData(ai.dataId);
-      if (bi !== B.t) backend.disposeData(bi.dataId);
+      const entry: tf.TensorInfo[] = [];
+      try {
+        const ai = A.batch === 1 ? A.t : sliceFromHeap(backend, A.t, [i, 0, 0], [1, M, A.cols]);
+        if (ai !== A.t) entry.push(ai);
+        const bi = B.batch === 1 ? B.t : sliceFromHeap(backend, B.t, [i, 0, 0], [1, B.rows, N]);
+        if (bi !== B.t) entry.push(bi);
+        const yi = original({ inputs: { a: ai, b: bi }, attrs: { transposeA: false, transposeB: false }, backend }) as tf.TensorInfo;
+        entry.push(yi);
+        // Views are taken after every allocation above (a heap growth detaches older views).
+        (backend.typedArrayFromHeap(out) as Float32Array).set(backend.typedArrayFromHeap(yi) as Float32Array, i * M * N);
+      } finally {
+        for (const t of entry) backend.disposeData(t.dataId);
+      }
     }
+    return out;
+  } catch (e) {
+    if (out) backend.disposeData(out.dataId); // no half-written output on failure
+    throw e;
   } finally {
     for (const t of temps) backend.disposeData(t.dataId);
   }
-  return out;
 }
 
 let installed = false;
