@@ -1,5 +1,6 @@
 import { readWav, readWavMono, writeWav, WAV_FORMATS, WavFormat } from '../src/audio/wav';
 import { FormatError } from '../src/weights/types';
+import { concatBytes } from '../src/util/concat';
 
 // ---- helpers that build WAV files by hand -------------------------------------------------------------------
 
@@ -12,18 +13,8 @@ function chunk(id: string, body: Uint8Array, declared = body.length): Uint8Array
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function riff(chunks: Uint8Array[], magic = 'RIFF', form = 'WAVE'): Uint8Array {
-  const body = concat(...chunks);
+  const body = concatBytes(...chunks);
   const out = new Uint8Array(12 + body.length);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < 4; i++) out[i] = magic.charCodeAt(i);
@@ -251,7 +242,7 @@ describe('readWav', () => {
   });
 
   test('data size 0xFFFFFFFF (streaming writer) reads to the end of the file, dropping a partial frame', () => {
-    const body = concat(int16Data(1, 2, 3, 4), new Uint8Array([9])); // 2 frames of 2 channels + 1 stray byte
+    const body = concatBytes(int16Data(1, 2, 3, 4), new Uint8Array([9])); // 2 frames of 2 channels + 1 stray byte
     const w = readWav(riff([fmtChunk({ channels: 2 }), chunk('data', body, 0xffffffff)])); // + chunk()'s pad byte
     expect(w.channels.map((c) => Array.from(c, (v) => v * 32768))).toEqual([[1, 3], [2, 4]]);
   });

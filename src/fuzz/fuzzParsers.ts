@@ -20,6 +20,7 @@
  * import the parsers, so this module has no dependency on the rest of the library.
  */
 import * as fc from 'fast-check';
+import { concatBytes } from '../util/concat';
 
 // ---- deterministic randomness for mutators ------------------------------------------------------------------
 
@@ -377,16 +378,6 @@ export function formatExamples(s: FuzzSummary): string {
 }
 
 // ---- byte helpers for the format mutators -------------------------------------------------------------------
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function dv(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);

@@ -9,6 +9,7 @@ import { UsageError, num, parseArgs, str } from '../args';
 import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
 import { readAudio16k } from './encode';
 import type { Command } from './index';
+import { concatRows } from '../../util/concat';
 
 export const stream: Command = {
   summary: "run MaAI's realtime loop over a WAV file and report per-call latency and real-time factor",
@@ -94,12 +95,7 @@ export const stream: Command = {
     }
     const out = str(p, 'output');
     if (out) {
-      const data = new Float32Array(frames * encoder.outputDim);
-      let o = 0;
-      for (const part of parts) {
-        data.set(part, o);
-        o += part.length;
-      }
+      const data = concatRows(parts);
       fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
