@@ -98,10 +98,41 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
   return out;
 }
 
+type BenchStream = { step(window: Float32Array | tf.Tensor): tf.Tensor; dispose(): void };
+
+/**
+ * ms per streaming call through `s` (then disposed) after `warmup` calls. Each call gets `rows` windows of W
+ * samples (row r starts 37 calls after row 0), handed over as the host array for one row or as a [rows, W] tensor
+ * made inside the timed call (the upload is part of a call).
+ */
+function timeStream(s: BenchStream, rows: number, W: number, window: (k: number) => Float32Array, warmup: number, runs: number, calls: number) {
+  const input = (k: number) => {
+    if (rows === 1) return window(k);
+    const w = new Float32Array(rows * W);
+    for (let r = 0; r < rows; r++) w.set(window(k + 37 * r), r * W);
+    return w;
+  };
+  const call = (w: Float32Array) => {
+    const x = rows === 1 ? w : tf.tensor2d(w, [rows, W]);
+    const y = s.step(x);
+    y.dataSync();
+    tf.dispose(x === w ? [y] : [x as tf.Tensor, y]);
+  };
+  try {
+    for (let i = 0; i < warmup; i++) call(input(i));
+    return repeatedRuns(runs, calls, (k) => {
+      const w = input(k + warmup);
+      return time(() => call(w));
+    });
+  } finally {
+    s.dispose();
+  }
+}
+
 /** What the bench needs of an encoder; both EncoderCPC and EncoderMimi have it. */
 interface BenchableEncoder {
   /** CPC's stream takes its batch from the first window; Mimi's is opened for one. */
-  stream(opts?: { batch?: number }): { step(window: Float32Array | tf.Tensor): tf.Tensor; dispose(): void };
+  stream(opts?: { batch?: number }): BenchStream;
   forward(wave: Float32Array): tf.Tensor;
   dispose(): void;
 }
@@ -144,43 +175,14 @@ async function benchEncoder(o: {
       const off = (k * shift) % (signal.length - W);
       return signal.subarray(off, off + W);
     };
-    const s = enc.stream();
-    for (let i = 0; i < warmup; i++) s.step(window(i)).dispose();
-    const st = repeatedRuns(runs, calls, (k) =>
-      time(() => {
-        const y = s.step(window(k + warmup));
-        y.dataSync();
-        y.dispose();
-      }),
-    );
-    s.dispose();
+    const st = timeStream(enc.stream(), 1, W, window, warmup, runs, calls);
     log(
       `${tag} stream  ms/${o.callMs}ms-call  median ${st.median.toFixed(2)}  p95 ${st.p95.toFixed(2)}  min ${st.min.toFixed(2)}  max ${st.max.toFixed(2)}` +
         `  (${st.runs} runs x ${calls} calls: median of run medians; p95/min/max over all calls)`,
     );
     Object.assign(out, { [`${name}_stream_ms_median`]: st.median, [`${name}_stream_ms_p95`]: st.p95, [`${name}_stream_ms_min`]: st.min, [`${name}_stream_ms_max`]: st.max });
     // Both speakers of a dialogue as one batch of 2 rows (one call encodes both channels).
-    const pair = (k: number) => {
-      const w = new Float32Array(2 * W);
-      w.set(window(k), 0);
-      w.set(window(k + 37), W);
-      return w;
-    };
-    const s2 = enc.stream({ batch: 2 });
-    for (let i = 0; i < warmup; i++) {
-      const x = tf.tensor2d(pair(i), [2, W]);
-      tf.dispose([x, s2.step(x)]);
-    }
-    const st2 = repeatedRuns(runs, calls, (k) => {
-      const w = pair(k + warmup);
-      return time(() => {
-        const x = tf.tensor2d(w, [2, W]);
-        const y = s2.step(x);
-        y.dataSync();
-        tf.dispose([x, y]);
-      });
-    });
-    s2.dispose();
+    const st2 = timeStream(enc.stream({ batch: 2 }), 2, W, window, warmup, runs, calls);
     log(`${tag} stream, 2 speakers as one batch of 2 rows  ms/call  median ${st2.median.toFixed(2)}  p95 ${st2.p95.toFixed(2)}  (${(st2.median / 2).toFixed(2)} per speaker)`);
     Object.assign(out, { [`${name}_stream2_ms_median`]: st2.median, [`${name}_stream2_ms_p95`]: st2.p95 });
     enc.forward(signal.subarray(0, 16000)).dispose();
