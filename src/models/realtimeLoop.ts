@@ -26,7 +26,9 @@ export interface RealtimeCall {
  * that tile the window; this also holds for any chunking).
  */
 export class RealtimeBuffer {
+  /** Samples buf[start ..] are the buffer; advancing moves `start` (no copy), appending compacts. */
   private buf: Float32Array;
+  private start = 0;
 
   constructor(readonly window: number, readonly context = 320) {
     if (!Number.isInteger(context) || context < 0) throw new RangeError(`realtime loop: context ${context} must be a non-negative integer`);
@@ -34,27 +36,32 @@ export class RealtimeBuffer {
     this.buf = new Float32Array(context);
   }
 
+  private get length(): number {
+    return this.buf.length - this.start;
+  }
+
   append(samples: Float32Array): void {
-    const next = new Float32Array(this.buf.length + samples.length);
-    next.set(this.buf);
-    next.set(samples, this.buf.length);
+    const next = new Float32Array(this.length + samples.length);
+    next.set(this.buf.subarray(this.start));
+    next.set(samples, this.length);
     this.buf = next;
+    this.start = 0;
   }
 
   /** The next call window if the buffer holds one (a view: use it before `advance`), else null. */
   peek(): Float32Array | null {
-    return this.buf.length >= this.window ? this.buf.subarray(0, this.window) : null;
+    return this.length >= this.window ? this.buf.subarray(this.start, this.start + this.window) : null;
   }
 
   /** Drops the window just encoded, keeping its last `context` samples. */
   advance(): void {
-    if (this.buf.length < this.window) throw new Error('RealtimeBuffer.advance: no complete window');
-    this.buf = this.buf.slice(this.window - this.context);
+    if (this.length < this.window) throw new Error('RealtimeBuffer.advance: no complete window');
+    this.start += this.window - this.context;
   }
 
   /** New samples waiting for the next call (beyond the context). */
   get pending(): number {
-    return Math.max(0, this.buf.length - this.context);
+    return Math.max(0, this.length - this.context);
   }
 }
 
