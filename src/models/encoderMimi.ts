@@ -18,8 +18,6 @@ import { WeightStore, WeightError } from '../weights/store';
 import { MimiModel } from './mimi';
 import { pyRound } from '../util/pyRound';
 import { concatRows } from '../util/concat';
-
-export { concatRows };
 import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
 import { assertFinite } from './input';
 import { MimiStream } from './mimiStream';
