@@ -87,12 +87,17 @@ let wasmRegistered = false;
 let wasmThreadsWanted = 1;
 let wasmThreadsNote: string | undefined;
 
+/** The wasm thread counts this package can run: integers 1..8 (the threaded build pre-spawns at most 8 workers). */
+export function isValidWasmThreads(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 8;
+}
+
 /** Threads the wasm backend was asked for by default: MAAI_WASM_THREADS, else the CPU count (1..8). */
 export function defaultWasmThreads(): number {
   const env = typeof process !== 'undefined' ? process.env.MAAI_WASM_THREADS : undefined;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (!Number.isInteger(n) || n < 1 || n > 8) throw new BackendError(`MAAI_WASM_THREADS must be an integer in 1..8, got "${env}"`);
+    if (!isValidWasmThreads(n)) throw new BackendError(`MAAI_WASM_THREADS must be an integer in 1..8, got "${env}"`);
     return n;
   }
   const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -108,7 +113,7 @@ async function registerWasm(opts: BackendOptions): Promise<void> {
     const dir = path.dirname(entry) + path.sep;
     wasm.setWasmPaths(dir);
     const threads = opts.threads ?? defaultWasmThreads();
-    if (!Number.isInteger(threads) || threads < 1 || threads > 8) throw new BackendError(`wasm threads must be an integer in 1..8, got ${threads}`);
+    if (!isValidWasmThreads(threads)) throw new BackendError(`wasm threads must be an integer in 1..8, got ${threads}`);
     if (threads > 1) {
       const original = tf.findBackendFactory('wasm');
       const wasmOut = path.join(path.dirname(entry), '..', 'wasm-out');

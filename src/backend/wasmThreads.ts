@@ -43,11 +43,11 @@ function writeOnce(file: string, contents: string): void {
 }
 
 /**
- * Builds the threaded wasm module with `threads` threads. `wasmOutDir` is the package's wasm-out folder.
+ * Builds the threaded wasm module with `threads` threads (checked by the caller: 1..8). `wasmOutDir` is the
+ * package's wasm-out folder.
  * Resolves to the Emscripten module with the `tfjs` bindings BackendWasm expects.
  */
 export async function createThreadedWasmModule(wasmOutDir: string, threads: number, version: string): Promise<WasmModule> {
-  if (!Number.isInteger(threads) || threads < 1 || threads > 8) throw new RangeError(`wasm threads must be an integer in 1..8, got ${threads}`);
   const factoryFile = path.join(wasmOutDir, FACTORY);
   const req = createRequire(factoryFile);
   let src = fs.readFileSync(factoryFile, 'utf8');

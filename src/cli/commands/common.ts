@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimiConfig';
 import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
-import { BackendName, setBackend } from '../../backend';
+import { BackendName, isValidWasmThreads, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, num, str } from '../args';
 
 export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
@@ -34,7 +34,7 @@ export async function useBackend(p: Parsed): Promise<BackendName> {
   let threads: number | undefined;
   if (t !== undefined) {
     threads = Number(t);
-    if (!Number.isInteger(threads) || threads < 1 || threads > 8) throw new UsageError(`--threads must be an integer in 1..8, got "${t}"`);
+    if (!isValidWasmThreads(threads)) throw new UsageError(`--threads must be an integer in 1..8, got "${t}"`);
   }
   return setBackend((str(p, 'backend') ?? 'wasm') as BackendName, { threads });
 }
