@@ -4,7 +4,7 @@
  * speech-like 16 kHz signal generated on the fly, for a number of simulated minutes, and checks that
  * - every output is finite;
  * - tf.memory() numTensors / numBytes are identical at every minute boundary from minute 1 on;
- * - RSS grows by at most `rssTolerance` from minute 2 (or the first minute, for shorter runs) to the end;
+ * - RSS grows by at most `rssTolerance` over the second half of the run (see LongStreamResult.rssGrowthPct);
  * - Mimi: the core position advances by 2 (25 Hz frames) per call and ends far past the KV window;
  * - the last minute rerun from the state exported at minute M-1, in a fresh stream of a freshly loaded encoder,
  *   gives bit-identical outputs (max abs diff 0) and the same emitted frame counts.
