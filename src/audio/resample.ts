@@ -3,6 +3,7 @@
  * The Mimi offline path uses the same filter for 16 kHz -> 24 kHz.
  */
 import { SincResampleOptions, sincResample } from './sincResample';
+import { assertFinite } from '../util/finite';
 
 export type { SincResampleOptions };
 
@@ -11,8 +12,6 @@ export function resample(x: Float32Array, fromRate: number, toRate: number, opts
   for (const [v, n] of [[fromRate, 'fromRate'], [toRate, 'toRate']] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resample: ${n} must be a positive integer sample rate, got ${v}`);
   }
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) throw new RangeError(`resample: sample ${i} is ${x[i]}; audio must be finite`);
-  }
+  assertFinite(x, 'resample');
   return sincResample(x, fromRate, toRate, opts);
 }

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { EncoderCPC, CpcStream, CpcStreamState } from '../models/encoderCpc';
 import { EncoderMimi } from '../models/encoderMimi';
 import { MimiStream, MimiStreamState } from '../models/mimiStream';
+import { firstNonFinite } from '../util/finite';
 
 export type LongStreamEncoderKind = 'cpc' | 'mimi';
 
@@ -170,10 +171,7 @@ function callWindow(g: Geometry, k: number, seed: number): Float32Array {
   return speechLikeWindow(k * g.shift - g.context, g.window, seed);
 }
 
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
-}
+const allFinite = (a: Float32Array) => firstNonFinite(a) < 0;
 
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
 

@@ -14,6 +14,7 @@ import { setTrainable, disposeAll } from '../layers/param';
 import { WeightStore } from '../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
 import { toWaveTensor } from './input';
+import { firstNonFinite } from '../util/finite';
 
 export interface EncoderCPCOptions {
   /** 'LSTM' (MaAI's default) or 'GRU'; checked against the weight shapes. Omit to take it from the weights. */
@@ -215,7 +216,8 @@ export class CpcStream {
       throw new TypeError(`CpcStream.importState: not a CPC stream state (encoder: ${JSON.stringify((s as { encoder?: unknown })?.encoder)})`);
     }
     for (const [k, a] of [['h', s.ar?.h], ['c', s.ar?.c]] as const) {
-      if (a) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new RangeError(`CpcStream.importState: ar.${k}[${i}] is ${a[i]}; a state must be finite`);
+      const bad = a ? firstNonFinite(a) : -1;
+      if (bad >= 0) throw new RangeError(`CpcStream.importState: ar.${k}[${bad}] is ${a![bad]}; a state must be finite`);
     }
     const next = s.ar ? this.encoder.gAR.baseNet.importState(s.ar) : null;
     disposeState(this.state);

@@ -19,7 +19,7 @@ import { MimiModel } from './mimi';
 import { pyRound } from '../util/pyRound';
 import { concatRows } from '../util/concat';
 import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
-import { assertFinite } from './input';
+import { assertFinite } from '../util/finite';
 import { MimiStream } from './mimiStream';
 
 export interface EncoderMimiOptions {

@@ -8,7 +8,7 @@
 import { EncoderCPC, CpcStream } from './encoderCpc';
 import { EncoderMimi } from './encoderMimi';
 import { MimiStream } from './mimiStream';
-import { assertFinite } from './input';
+import { assertFinite } from '../util/finite';
 import { pyRound } from '../util/pyRound';
 import { concatRows } from '../util/concat';
 import { RealtimeBuffer } from './realtimeLoop';

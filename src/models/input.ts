@@ -1,11 +1,7 @@
 /** Input checks shared by the encoders: shape normalisation to [B, T, 1] and finiteness. */
 import * as tf from '@tensorflow/tfjs-core';
+import { assertFinite } from '../util/finite';
 
-export function assertFinite(data: ArrayLike<number>, where: string): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new RangeError(`${where}: sample ${i} is ${data[i]}; audio must be finite`);
-  }
-}
 
 /**
  * Accepts Float32Array [T] or a float32 tensor [T], [B, T] or [B, 1, T]; returns [B, T, 1] (channels-last).

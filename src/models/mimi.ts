@@ -14,6 +14,7 @@ import { WeightStore } from '../weights/store';
 import { RawTensor } from '../weights/types';
 import { MimiConfig, downsampleKernel, downsampleStride, mimiFrameSize } from './mimiConfig';
 import { SeanetEncoder } from './seanet';
+import { firstNonFinite } from '../util/finite';
 
 /** MaAI's static KV cache length for a frame rate: mimi_sliding_cache_len + 1 = max(1, round(20 * fps) - 1) + 1. */
 export function mimiSlidingCacheLen(frameHz: number): number {
@@ -164,9 +165,8 @@ export class MimiModel {
       if (t.dtype !== 'F32' || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
         throw new RangeError(`Mimi state: "${name}" is ${t.dtype} [${t.shape}], expected F32 [${want}]`);
       }
-      for (let i = 0; i < t.data.length; i++) {
-        if (!Number.isFinite(t.data[i] as number)) throw new RangeError(`Mimi state: "${name}" value ${i} is ${t.data[i]}; a state must be finite`);
-      }
+      const bad = firstNonFinite(t.data as Float32Array);
+      if (bad >= 0) throw new RangeError(`Mimi state: "${name}" value ${bad} is ${t.data[bad]}; a state must be finite`);
       return t.data as Float32Array;
     };
     const created: tf.Tensor[] = [];
