@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertFinite } from '../util/finite';
 
-
 /**
  * Accepts Float32Array [T] or a float32 tensor [T], [B, T] or [B, 1, T]; returns [B, T, 1] (channels-last).
  * Non-finite samples are an error. The result may be the input itself only if it already had the right layout.
