@@ -43,11 +43,25 @@ export class MimiAttention implements Module {
     readonly headDim: number,
   ) {
     this.scaling = 1 / Math.sqrt(headDim);
-    this.qkvT = tf.keep(tf.concat([qProj.weightT, kProj.weightT, vProj.weightT], 1)) as tf.Tensor2D;
+    this.fusedQkv();
   }
 
-  /** [hidden, 3 * inner]: the q, k, v weights side by side, for one matmul per call (inference copy). */
-  readonly qkvT: tf.Tensor2D;
+  /** The q, k, v weights side by side and the weight tensors it was made from (rebuilt when they change). */
+  private fused: { t: tf.Tensor2D; from: object[] } | null = null;
+
+  /**
+   * [hidden, 3 * inner]: the q, k, v weights side by side, for one matmul per call (an inference copy). Made at
+   * load; made again if a projection's weights were replaced since (assign() gives a variable new data), so a
+   * model trained and frozen again never runs on a stale copy.
+   */
+  private fusedQkv(): tf.Tensor2D {
+    const from = [this.qProj.weightT.dataId, this.kProj.weightT.dataId, this.vProj.weightT.dataId];
+    if (!this.fused || this.fused.from.some((d, i) => d !== from[i])) {
+      this.fused?.t.dispose();
+      this.fused = { t: tf.keep(tf.concat([this.qProj.weightT, this.kProj.weightT, this.vProj.weightT], 1)) as tf.Tensor2D, from };
+    }
+    return this.fused.t;
+  }
 
   static load(store: WeightStore, prefix: string, hidden: number, heads: number, headDim: number): MimiAttention {
     const inner = heads * headDim;
@@ -84,7 +98,7 @@ export class MimiAttention implements Module {
         qkv = tf.concat([this.qProj.forward(x), this.kProj.forward(x), this.vProj.forward(x)], 2);
       } else {
         // Inference: q, k and v in one matmul against the projections' weights concatenated at load.
-        qkv = tf.matMul(tf.reshape(x, [-1, C]), this.qkvT);
+        qkv = tf.matMul(tf.reshape(x, [-1, C]), this.fusedQkv());
       }
       // [B, L, 3H, D] -> [B, 3H, L, D]: q, k and v heads in one transpose; RoPE on q and k heads together.
       const heads = tf.transpose(tf.reshape(qkv, [B, L, 3 * H, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
@@ -98,7 +112,8 @@ export class MimiAttention implements Module {
 
   /** Frees the fused q/k/v copy (not a variable); the variables are freed by their owner. */
   disposeFused(): void {
-    this.qkvT.dispose();
+    this.fused?.t.dispose();
+    this.fused = null;
   }
 
   variables(): tf.Variable[] {
