@@ -18,7 +18,7 @@ describe('MimiAttention fused q/k/v copy', () => {
     const x = rand([1, L, hidden]) as tf.Tensor3D;
     const run = () => {
       const y = attn.forward(x, ctx, 0).y;
-      const d = y.dataSync().slice();
+      const d = (y.dataSync() as Float32Array).slice();
       y.dispose();
       return d;
     };

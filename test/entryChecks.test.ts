@@ -65,6 +65,13 @@ function expectRejectedUnchanged(stream: { exportState(): unknown; calls: number
   expect(serialize(stream.exportState())).toBe(before);
 }
 
+/** Two streams from `open`, both fed the same `steps` windows of W samples: one to reject bad calls, one reference. */
+function warmedPair<S extends { step(w: Float32Array): tf.Tensor }>(open: () => S, steps: number, W: number): [S, S] {
+  const pair: [S, S] = [open(), open()];
+  for (let k = 0; k < steps; k++) for (const st of pair) st.step(sig(W, k)).dispose();
+  return pair;
+}
+
 function stepData(s: { step(w: Float32Array): tf.Tensor }, w: Float32Array): Float32Array {
   const y = s.step(w);
   const d = (y.dataSync() as Float32Array).slice();
@@ -115,12 +122,7 @@ describe('EncoderCPC.step (explicit state)', () => {
 
 describe('CpcStream.step', () => {
   it('rejects bad windows without touching the state, then continues as if they never came', () => {
-    const s = cpc.stream();
-    const ref = cpc.stream();
-    for (let k = 0; k < 3; k++) {
-      s.step(sig(1920, k)).dispose();
-      ref.step(sig(1920, k)).dispose();
-    }
+    const [s, ref] = warmedPair(() => cpc.stream(), 3, 1920);
     const int32 = tf.zeros([1920], 'int32');
     const rank4 = tf.zeros([1, 1, 1, 1920]);
     const batch2 = tf.zeros([2, 1920]);
@@ -199,12 +201,7 @@ describe('EncoderMimi.forward', () => {
 
 describe('MimiStream.step', () => {
   it('rejects bad windows without touching the state, then continues as if they never came', () => {
-    const s = mimi.stream();
-    const ref = mimi.stream();
-    for (let k = 0; k < 20; k++) {
-      s.step(sig(1600, k)).dispose();
-      ref.step(sig(1600, k)).dispose();
-    }
+    const [s, ref] = warmedPair(() => mimi.stream(), 20, 1600);
     const int32 = tf.zeros([1600], 'int32');
     const rank4 = tf.zeros([1, 1, 1, 1600]);
     const batch2 = tf.zeros([2, 1600]);
