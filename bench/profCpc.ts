@@ -3,7 +3,7 @@
 // Usage: node scripts/run-ts.mjs bench/profCpc.ts [threads] [runs] [stream|offline]
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { EncoderCPC } from '../src/models/encoderCpc';
+import { EncoderCPC } from '../src/models/cpc/encoderCpc';
 import { WeightStore } from '../src/weights/store';
 import { buildFromManifest } from '../src/weights/detweights';
 import { fullManifests } from '../src/bench/manifests';

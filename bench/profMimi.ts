@@ -1,8 +1,8 @@
 // Per-kernel wall time of full-size Mimi (12.5 Hz) on wasm: streaming steps (80 ms calls) or offline forwards of
 // 10 s. Usage: node scripts/run-ts.mjs bench/profMimi.ts [threads] [runs] [stream|offline]
 import { setBackend } from '../src/backend';
-import { EncoderMimi } from '../src/models/encoderMimi';
-import { MIMI_CONFIG } from '../src/models/mimiConfig';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
+import { MIMI_CONFIG } from '../src/models/mimi/mimiConfig';
 import { WeightStore } from '../src/weights/store';
 import { buildFromManifest } from '../src/weights/detweights';
 import { fullManifests } from '../src/bench/manifests';

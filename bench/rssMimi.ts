@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { EncoderMimi } from '../src/models/encoderMimi';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
 import { openWeights } from '../src/weights/store';
 import { benchSignal } from '../src/bench/bench';
 import { buildFromManifest, readManifest } from '../src/weights/detweights';

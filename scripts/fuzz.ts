@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readWav, writeWav, WAV_FORMATS, WavData } from '../src/audio/wav';
-import { formatExamples, formatSummary, fuzzParser, FuzzTarget, safetensorsMutators, wavMutators } from '../src/fuzz/fuzzParsers';
+import { formatExamples, formatSummary, fuzzParser, FuzzTarget, safetensorsMutators, wavMutators } from '../test/helpers/fuzzParsers';
 import { memorySource, parseHeader, readSafetensors, SafetensorsHeader, writeSafetensors } from '../src/weights/safetensors';
 import { DTYPE_SIZE, FormatError, RawTensor, numel, toFloat32 } from '../src/weights/types';
 

@@ -9,9 +9,9 @@
 import * as path from 'node:path';
 import { BACKENDS, BackendName, setBackend } from '../src/backend';
 import { runLongStream, summarize } from '../src/bench/longStream';
-import { EncoderCPC } from '../src/models/encoderCpc';
-import { EncoderMimi } from '../src/models/encoderMimi';
-import { MIMI_CONFIG, MIMI_TINY_OVERRIDES } from '../src/models/mimiConfig';
+import { EncoderCPC } from '../src/models/cpc/encoderCpc';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
+import { MIMI_CONFIG, MIMI_TINY_OVERRIDES } from '../src/models/mimi/mimiConfig';
 import { openWeights } from '../src/weights/store';
 
 const WEIGHTS = path.join('test', 'fixtures', 'golden', 'weights');

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { ConfigError, buildAudioEncoder, normalizeConf } from '../src/models/buildAudioEncoder';
-import { EncoderCPC } from '../src/models/encoderCpc';
-import { EncoderMimi } from '../src/models/encoderMimi';
-import { MIMI_TINY_OVERRIDES } from '../src/models/mimiConfig';
-import { EncoderSession, encodeStream } from '../src/models/encoderSession';
+import { ConfigError, buildAudioEncoder, normalizeConf } from '../src/pipeline/buildAudioEncoder';
+import { EncoderCPC } from '../src/models/cpc/encoderCpc';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
+import { MIMI_TINY_OVERRIDES } from '../src/models/mimi/mimiConfig';
+import { EncoderSession, encodeStream } from '../src/pipeline/encoderSession';
 import { goldenPath, goldenSignal } from './helpers/golden';
 
 const CPC = goldenPath('weights', 'cpc_lstm_manifest.json');

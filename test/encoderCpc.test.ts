@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { EncoderCPC } from '../src/models/encoderCpc';
+import { EncoderCPC } from '../src/models/cpc/encoderCpc';
 import { WeightStore, WeightError } from '../src/weights/store';
 import { buildFromManifest, readManifest } from '../src/weights/detweights';
 import { runParity } from '../src/parity/runCase';

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { targets } from '../scripts/fuzz';
-import { formatExamples, formatSummary, fuzzParser, FuzzTarget, makeRng, safetensorsMutators, wavMutators } from '../src/fuzz/fuzzParsers';
+import { formatExamples, formatSummary, fuzzParser, FuzzTarget, makeRng, safetensorsMutators, wavMutators } from './helpers/fuzzParsers';
 import { writeWav } from '../src/audio/wav';
 import { FormatError } from '../src/weights/types';
 

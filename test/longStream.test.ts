@@ -6,9 +6,9 @@
  */
 import { setBackend } from '../src/backend';
 import { LongStreamResult, runLongStream, speechLikeSample, speechLikeWindow } from '../src/bench/longStream';
-import { EncoderCPC } from '../src/models/encoderCpc';
-import { EncoderMimi } from '../src/models/encoderMimi';
-import { MIMI_TINY_OVERRIDES } from '../src/models/mimiConfig';
+import { EncoderCPC } from '../src/models/cpc/encoderCpc';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
+import { MIMI_TINY_OVERRIDES } from '../src/models/mimi/mimiConfig';
 import { openWeights } from '../src/weights/store';
 import { goldenPath } from './helpers/golden';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { SeanetEncoder } from '../src/models/seanet';
-import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, mimiConfig } from '../src/models/mimiConfig';
+import { SeanetEncoder } from '../src/models/mimi/seanet';
+import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, mimiConfig } from '../src/models/mimi/mimiConfig';
 import { WeightStore } from '../src/weights/store';
 import { buildFromManifest, readManifest } from '../src/weights/detweights';
 import { compareArrays } from '../src/parity/compare';
@@ -31,7 +31,7 @@ describe.each(['tiny', 'full'] as const)('Mimi %s layers vs core intermediates',
   });
 });
 
-import { MimiTransformer } from '../src/layers/transformer';
+import { MimiTransformer } from '../src/models/mimi/transformer';
 describe.each(['tiny', 'full'] as const)('Mimi %s transformer', (size) => {
   const store = WeightStore.fromTensors(buildFromManifest(readManifest(goldenPath('weights', `mimi_${size}_manifest.json`))));
   const c = goldenCase(`mimi_${size}_core_intermediates`);

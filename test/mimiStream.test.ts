@@ -1,9 +1,9 @@
 /** Streaming semantics of EncoderMimi on the tiny config: state transfer, memory, rollback, reset, interleaving. */
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { EncoderMimi } from '../src/models/encoderMimi';
-import { MIMI_TINY_OVERRIDES } from '../src/models/mimiConfig';
-import { MimiStream } from '../src/models/mimiStream';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
+import { MIMI_TINY_OVERRIDES } from '../src/models/mimi/mimiConfig';
+import { MimiStream } from '../src/models/mimi/mimiStream';
 import { openWeights, WeightStore } from '../src/weights/store';
 import { goldenPath, goldenSignal } from './helpers/golden';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
 import { Recurrent } from '../src/layers/recurrent';
-import { hasFusedCell } from '../src/layers/recurrentCells';
+import { hasFusedCell } from '../src/backend/recurrentCells';
 
 /** Runs a fresh LSTM or GRU over x from state s on the active backend; returns host copies of y, h, c. */
 function run(mode: 'LSTM' | 'GRU', w: Record<string, Float32Array>, I: number, H: number, x: Float32Array, B: number, T: number, h0: Float32Array, c0: Float32Array) {

@@ -9,7 +9,7 @@
  *    Large such products are run here as one XNNPACK product per batch entry, on transposed copies where needed.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerWasmRecurrentCells } from '../layers/recurrentCells';
+import { registerWasmRecurrentCells } from './recurrentCells';
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
 

@@ -10,9 +10,9 @@
  *   gives bit-identical outputs (max abs diff 0) and the same emitted frame counts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EncoderCPC, CpcStream, CpcStreamState } from '../models/encoderCpc';
-import { EncoderMimi } from '../models/encoderMimi';
-import { MimiStream, MimiStreamState } from '../models/mimiStream';
+import { EncoderCPC, CpcStream, CpcStreamState } from '../models/cpc/encoderCpc';
+import { EncoderMimi } from '../models/mimi/encoderMimi';
+import { MimiStream, MimiStreamState } from '../models/mimi/mimiStream';
 import { firstNonFinite } from '../util/finite';
 
 export type LongStreamEncoderKind = 'cpc' | 'mimi';

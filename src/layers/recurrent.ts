@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
-import { GRU_CELL, LSTM_CELL, hasFusedCell } from './recurrentCells';
+import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
 
 export type RecurrentMode = 'LSTM' | 'GRU';
 

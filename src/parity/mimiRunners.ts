@@ -1,13 +1,13 @@
 /** Parity runners for the Mimi case kinds: mimi_core, mimi_core_onnx, mimi_offline, mimi_stream. */
 import * as tf from '@tensorflow/tfjs-core';
-import { MimiModel } from '../models/mimi';
-import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, MimiConfig, mimiConfig } from '../models/mimiConfig';
+import { MimiModel } from '../models/mimi/mimi';
+import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, MimiConfig, mimiConfig } from '../models/mimi/mimiConfig';
 import { FormatError } from '../weights/types';
 import { GoldenCase, caseTensor } from './goldenCase';
 import { ParityOptions, metaNumber, registerParityRunner, signalFor } from './runCase';
-import { EncoderMimi } from '../models/encoderMimi';
+import { EncoderMimi } from '../models/mimi/encoderMimi';
 import { concatRows } from '../util/concat';
-import { realtimeCallCount, realtimeCalls } from '../models/realtimeLoop';
+import { realtimeCallCount, realtimeCalls } from '../pipeline/realtimeLoop';
 
 /** The config a case names: "kyutai/mimi", or "tiny" (with `tiny_overrides` when the case carries them). */
 export function caseMimiConfig(c: GoldenCase): MimiConfig {

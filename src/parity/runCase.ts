@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EncoderCPC } from '../models/encoderCpc';
+import { EncoderCPC } from '../models/cpc/encoderCpc';
 import { WeightStore } from '../weights/store';
 import { FormatError } from '../weights/types';
 import { concatRows } from '../util/concat';

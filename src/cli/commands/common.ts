@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimiConfig';
+import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimi/mimiConfig';
 import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
 import { BackendName, isValidWasmThreads, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, num, str } from '../args';

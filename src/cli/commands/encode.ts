@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { readWavMono } from '../../audio/wav';
 import { resample } from '../../audio/resample';
-import { EncoderCPC } from '../../models/encoderCpc';
+import { EncoderCPC } from '../../models/cpc/encoderCpc';
 import { cpcRealtimeLoop } from '../../parity/runCase';
 import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';

@@ -1,5 +1,5 @@
-import { EncoderMimi } from '../../models/encoderMimi';
-import { MimiConfig } from '../../models/mimiConfig';
+import { EncoderMimi } from '../../models/mimi/encoderMimi';
+import { MimiConfig } from '../../models/mimi/mimiConfig';
 import { mimiRealtimeLoop } from '../../parity/mimiRunners';
 import { openWeights } from '../../weights/store';
 import type { NameMap } from '../../weights/nameMap';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { EncoderCPC } from '../../models/encoderCpc';
-import { EncoderMimi } from '../../models/encoderMimi';
-import { EncoderSession } from '../../models/encoderSession';
+import { EncoderCPC } from '../../models/cpc/encoderCpc';
+import { EncoderMimi } from '../../models/mimi/encoderMimi';
+import { EncoderSession } from '../../pipeline/encoderSession';
 import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';

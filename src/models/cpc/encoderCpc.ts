@@ -6,15 +6,15 @@
  * between calls as upstream's keepHidden does; `CpcStream` wraps it with reset/export/import.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv1d } from '../layers/conv1d';
-import { LayerNorm } from '../layers/layerNorm';
-import { gelu } from '../layers/activations';
-import { RecurrentMode, RecurrentState, RecurrentStateData, disposeState } from '../layers/recurrent';
-import { setTrainable, disposeAll } from '../layers/param';
-import { WeightStore } from '../weights/store';
+import { Conv1d } from '../../layers/conv1d';
+import { LayerNorm } from '../../layers/layerNorm';
+import { gelu } from '../../layers/activations';
+import { RecurrentMode, RecurrentState, RecurrentStateData, disposeState } from '../../layers/recurrent';
+import { setTrainable, disposeAll } from '../../layers/param';
+import { WeightStore } from '../../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
-import { toWaveTensor } from './input';
-import { firstNonFinite } from '../util/finite';
+import { toWaveTensor } from '../input';
+import { firstNonFinite } from '../../util/finite';
 
 export interface EncoderCPCOptions {
   /** 'LSTM' (MaAI's default) or 'GRU'; checked against the weight shapes. Omit to take it from the weights. */

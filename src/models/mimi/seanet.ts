@@ -4,11 +4,11 @@
  * Streaming keeps one padding cache per conv, in upstream's _mimiconv1d_layer_names order.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CausalConv1d } from '../layers/causalConv1d';
-import { SeanetResnetBlock } from '../layers/seanetBlock';
-import { elu } from '../layers/activations';
-import { Module } from '../layers/param';
-import { WeightStore } from '../weights/store';
+import { CausalConv1d } from '../../layers/causalConv1d';
+import { SeanetResnetBlock } from './seanetBlock';
+import { elu } from '../../layers/activations';
+import { Module } from '../../layers/param';
+import { WeightStore } from '../../weights/store';
 import { MimiConfig } from './mimiConfig';
 
 type Op = { kind: 'conv'; conv: CausalConv1d } | { kind: 'res'; block: SeanetResnetBlock } | { kind: 'elu' };

@@ -3,12 +3,12 @@
  * gAR (one LSTM or GRU layer). Weight names: gEncoder.conv{i}.*, gEncoder.batchNorm{i}.*, gAR.baseNet.*.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv1d } from '../layers/conv1d';
-import { ChannelNorm } from '../layers/channelNorm';
-import { relu } from '../layers/activations';
-import { Recurrent, RecurrentMode } from '../layers/recurrent';
-import { Module } from '../layers/param';
-import { WeightStore } from '../weights/store';
+import { Conv1d } from '../../layers/conv1d';
+import { ChannelNorm } from '../../layers/channelNorm';
+import { relu } from '../../layers/activations';
+import { Recurrent, RecurrentMode } from '../../layers/recurrent';
+import { Module } from '../../layers/param';
+import { WeightStore } from '../../weights/store';
 
 /** kernel, stride, padding of conv0..conv4 (upstream CPCEncoder). */
 export const CPC_CONV_SPECS: ReadonlyArray<readonly [number, number, number]> = [

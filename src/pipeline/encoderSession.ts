@@ -5,9 +5,9 @@
  * the last `context` samples kept. `encodeStream` adapts an (async) iterable of chunks; wrap it with
  * `stream.Readable.from` for a Node stream.
  */
-import { EncoderCPC, CpcStream } from './encoderCpc';
-import { EncoderMimi } from './encoderMimi';
-import { MimiStream } from './mimiStream';
+import { EncoderCPC, CpcStream } from '../models/cpc/encoderCpc';
+import { EncoderMimi } from '../models/mimi/encoderMimi';
+import { MimiStream } from '../models/mimi/mimiStream';
 import { assertFinite } from '../util/finite';
 import { pyRound } from '../util/pyRound';
 import { concatRows } from '../util/concat';

@@ -10,9 +10,9 @@
  * cpc_model / mimi_weights_path (files); mimi_config (MimiConfig overrides).
  */
 import * as fs from 'node:fs';
-import { EncoderCPC } from './encoderCpc';
-import { EncoderMimi } from './encoderMimi';
-import { MimiConfig } from './mimiConfig';
+import { EncoderCPC } from '../models/cpc/encoderCpc';
+import { EncoderMimi } from '../models/mimi/encoderMimi';
+import { MimiConfig } from '../models/mimi/mimiConfig';
 import { WeightStore, openWeights } from '../weights/store';
 import type { NameMap } from '../weights/nameMap';
 

@@ -5,13 +5,13 @@
  * A failed step leaves the state as it was.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CausalStreamingResampler } from '../audio/causalResampler';
-import { RawTensor } from '../weights/types';
+import { CausalStreamingResampler } from '../../audio/causalResampler';
+import { RawTensor } from '../../weights/types';
 import { MimiState, disposeMimiState } from './mimi';
 import { mimiFrameSize } from './mimiConfig';
 import type { EncoderMimi } from './encoderMimi';
 import { toRows } from './encoderMimi';
-import { concatRows } from '../util/concat';
+import { concatRows } from '../../util/concat';
 
 type ResamplerState = ReturnType<CausalStreamingResampler['getState']>;
 

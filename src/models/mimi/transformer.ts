@@ -3,15 +3,15 @@
  * per-channel layer scales and bias-free MLP projections.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { LayerNorm } from './layerNorm';
-import { Linear } from './linear';
-import { AttentionContext, MimiAttention, slidingWindowMask } from './attention';
-import { RotaryEmbedding } from './rope';
-import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
-import { gelu } from './activations';
-import { Module, param } from './param';
-import { WeightStore } from '../weights/store';
-import { MimiConfig } from '../models/mimiConfig';
+import { LayerNorm } from '../../layers/layerNorm';
+import { Linear } from '../../layers/linear';
+import { AttentionContext, MimiAttention, slidingWindowMask } from '../../layers/attention';
+import { RotaryEmbedding } from '../../layers/rope';
+import { KVLayerState, StaticSlidingWindowCache } from '../../layers/kvCache';
+import { gelu } from '../../layers/activations';
+import { Module, param } from '../../layers/param';
+import { WeightStore } from '../../weights/store';
+import { MimiConfig } from './mimiConfig';
 
 export class MimiTransformerLayer implements Module {
   constructor(

@@ -4,17 +4,17 @@
  * `step(chunk, state)` with explicit state: one padding cache per conv (15), per-layer keys and values in a
  * static sliding-window buffer, and the absolute position (frames the transformer has seen).
  */
-import { pyRound } from '../util/pyRound';
+import { pyRound } from '../../util/pyRound';
 import * as tf from '@tensorflow/tfjs-core';
-import { CausalConv1d } from '../layers/causalConv1d';
-import { MimiTransformer } from '../layers/transformer';
-import { KVLayerState, StaticSlidingWindowCache } from '../layers/kvCache';
-import { disposeAll } from '../layers/param';
-import { WeightStore } from '../weights/store';
-import { RawTensor } from '../weights/types';
+import { CausalConv1d } from '../../layers/causalConv1d';
+import { MimiTransformer } from './transformer';
+import { KVLayerState, StaticSlidingWindowCache } from '../../layers/kvCache';
+import { disposeAll } from '../../layers/param';
+import { WeightStore } from '../../weights/store';
+import { RawTensor } from '../../weights/types';
 import { MimiConfig, downsampleKernel, downsampleStride, mimiFrameSize } from './mimiConfig';
 import { SeanetEncoder } from './seanet';
-import { firstNonFinite } from '../util/finite';
+import { firstNonFinite } from '../../util/finite';
 
 /** MaAI's static KV cache length for a frame rate: mimi_sliding_cache_len + 1 = max(1, round(20 * fps) - 1) + 1. */
 export function mimiSlidingCacheLen(frameHz: number): number {

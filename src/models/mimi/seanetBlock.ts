@@ -3,9 +3,9 @@
  * (use_conv_shortcut = False). The ELU comes before each conv; the skip takes the raw input.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CausalConv1d } from './causalConv1d';
-import { elu } from './activations';
-import { Module } from './param';
+import { CausalConv1d } from '../../layers/causalConv1d';
+import { elu } from '../../layers/activations';
+import { Module } from '../../layers/param';
 
 export class SeanetResnetBlock implements Module {
   constructor(readonly conv1: CausalConv1d, readonly conv2: CausalConv1d) {}

@@ -10,16 +10,16 @@
  * KV cache, the causal feature resampler 12.5 Hz -> frame_hz, and frame_rate_conv with a 2-frame cache.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv1d } from '../layers/conv1d';
-import { disposeAll } from '../layers/param';
-import { sincResample } from '../audio/sincResample';
-import { interpolateLinear } from '../audio/interpolate';
-import { WeightStore, WeightError } from '../weights/store';
+import { Conv1d } from '../../layers/conv1d';
+import { disposeAll } from '../../layers/param';
+import { sincResample } from '../../audio/sincResample';
+import { interpolateLinear } from '../../audio/interpolate';
+import { WeightStore, WeightError } from '../../weights/store';
 import { MimiModel } from './mimi';
-import { pyRound } from '../util/pyRound';
-import { concatRows } from '../util/concat';
+import { pyRound } from '../../util/pyRound';
+import { concatRows } from '../../util/concat';
 import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
-import { assertFinite } from '../util/finite';
+import { assertFinite } from '../../util/finite';
 import { MimiStream } from './mimiStream';
 
 export interface EncoderMimiOptions {

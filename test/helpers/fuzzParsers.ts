@@ -20,7 +20,7 @@
  * import the parsers, so this module has no dependency on the rest of the library.
  */
 import * as fc from 'fast-check';
-import { concatBytes } from '../util/concat';
+import { concatBytes } from '../../src/util/concat';
 
 // ---- deterministic randomness for mutators ------------------------------------------------------------------
 
