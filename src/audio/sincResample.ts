@@ -68,26 +68,43 @@ export function sincKernel(origFreq: number, newFreq: number, opts: SincResample
   return kernel;
 }
 
-/** Resamples one signal from `origFreq` to `newFreq` (positive integers). Equal rates return a copy. */
-export function sincResample(x: Float32Array, origFreq: number, newFreq: number, opts: SincResampleOptions = {}): Float32Array {
+/** Output length of sincResample: ceil(T * new / orig) with the reduced rates. */
+export function sincResampleLength(length: number, origFreq: number, newFreq: number): number {
   checkRate(origFreq, 'origFreq');
   checkRate(newFreq, 'newFreq');
-  if (origFreq === newFreq) return x.slice();
+  const g = gcd(origFreq, newFreq);
+  return Math.ceil(((newFreq / g) * length) / (origFreq / g));
+}
+
+/** Resamples one signal from `origFreq` to `newFreq` (positive integers). Equal rates return a copy. */
+export function sincResample(x: Float32Array, origFreq: number, newFreq: number, opts: SincResampleOptions = {}): Float32Array {
+  return sincResampleRange(x, origFreq, newFreq, 0, sincResampleLength(x.length, origFreq, newFreq), opts);
+}
+
+/**
+ * Output samples start .. end-1 of sincResample(x, ...), computed from the whole input: a long signal can be
+ * resampled piece by piece with results identical to one call.
+ */
+export function sincResampleRange(x: Float32Array, origFreq: number, newFreq: number, start: number, end: number, opts: SincResampleOptions = {}): Float32Array {
+  const outLen = sincResampleLength(x.length, origFreq, newFreq);
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > outLen) {
+    throw new RangeError(`sincResampleRange: range ${start}..${end} outside the output's 0..${outLen}`);
+  }
+  if (origFreq === newFreq) return x.slice(start, end);
   const { orig, next, width, taps, weights } = sincKernel(origFreq, newFreq, opts);
   const T = x.length;
-  const outLen = Math.ceil((next * T) / orig);
-  const y = new Float32Array(outLen);
+  const y = new Float32Array(end - start);
   // Output j*next + p = sum_k padded[j*orig + k] * kernel[p][k], where padded = [width zeros, x, width+orig zeros].
-  for (let n = 0; n < outLen; n++) {
+  for (let n = start; n < end; n++) {
     const j = Math.floor(n / next);
     const p = n - j * next;
-    const start = j * orig - width; // index into x of tap 0
-    const kLo = Math.max(0, -start);
-    const kHi = Math.min(taps, T - start);
+    const first = j * orig - width; // index into x of tap 0
+    const kLo = Math.max(0, -first);
+    const kHi = Math.min(taps, T - first);
     const base = p * taps;
     let acc = 0;
-    for (let k = kLo; k < kHi; k++) acc += x[start + k] * weights[base + k];
-    y[n] = acc;
+    for (let k = kLo; k < kHi; k++) acc += x[first + k] * weights[base + k];
+    y[n - start] = acc;
   }
   return y;
 }

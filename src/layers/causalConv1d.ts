@@ -28,14 +28,19 @@ export class CausalConv1d implements Module {
     return this.conv.inChannels;
   }
 
-  /** Right padding that completes the last window offline: ceil(L/S)*S - L. */
+  /**
+   * Right padding that completes the last window offline: ceil(L/S)*S - L. Upstream computes it through a float32
+   * division, which gives this same value for every L below 2^24 and a wrong (even negative) one above; the exact
+   * integer form is used so that hours-long signals (chunked offline pass) keep the offline end.
+   */
   extraPadding(length: number): number {
     const S = this.conv.stride;
-    const K = this.conv.span;
-    const P = this.paddingTotal;
-    // Same arithmetic as upstream: n = ceil((L - K + P)/S + 1) - 1; ideal = n*S + K - P.
-    const nFrames = Math.ceil(Math.fround((length - K + P) / S) + 1) - 1;
-    return nFrames * S + K - P - length;
+    return Math.ceil(length / S) * S - length;
+  }
+
+  /** Offline output length for an input of `length` frames: ceil(L/S). */
+  outputLength(length: number): number {
+    return Math.ceil(length / this.conv.stride);
   }
 
   /** Edge-copy ('replicate') padding. */
@@ -65,14 +70,17 @@ export class CausalConv1d implements Module {
   /**
    * Streaming: returns the output and the next cache (new tensors; `cache` is not disposed).
    * A null cache behaves like plain transformers' first call: zeros, or the first frame repeated for 'replicate'.
+   * `finalLength` (the total input length of the signal) marks the last chunk of an offline pass in chunks: the
+   * offline right padding extraPadding(finalLength) is appended, so the chunks together equal `forward`.
    */
-  step(x: tf.Tensor3D, cache: tf.Tensor3D | null): { y: tf.Tensor3D; cache: tf.Tensor3D } {
+  step(x: tf.Tensor3D, cache: tf.Tensor3D | null, finalLength?: number): { y: tf.Tensor3D; cache: tf.Tensor3D } {
     return tf.tidy(() => {
       const P = this.paddingTotal;
       const [B, L, C] = x.shape;
       const current = cache ?? (this.padMode === 'replicate' && P > 0 ? tf.tile(tf.slice(x, [0, 0, 0], [-1, 1, -1]), [1, P, 1]) : tf.zeros([B, P, C]));
       const full = P > 0 ? tf.concat([current as tf.Tensor3D, x], 1) : x;
-      const y = this.conv.forwardValid(full);
+      const right = finalLength === undefined ? 0 : this.extraPadding(finalLength);
+      const y = right === 0 ? this.conv.forwardValid(full) : this.padMode === 'constant' ? this.conv.forwardPadded(full, 0, right) : this.conv.forwardValid(this.pad(full, 0, right));
       const next = P > 0 ? tf.slice(full, [0, L, 0], [-1, P, -1]) : tf.zeros([B, 0, C]);
       return { y, cache: next } as never;
     }) as unknown as { y: tf.Tensor3D; cache: tf.Tensor3D };

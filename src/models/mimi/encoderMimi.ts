@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv1d } from '../../layers/conv1d';
 import { disposeAll } from '../../layers/param';
-import { sincResample } from '../../audio/sincResample';
+import { sincResample, sincResampleLength, sincResampleRange } from '../../audio/sincResample';
 import { interpolateLinear } from '../../audio/interpolate';
 import { WeightStore, WeightError } from '../../weights/store';
 import { MimiModel } from './mimi';
@@ -21,6 +21,8 @@ import { concatRows } from '../../util/concat';
 import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
 import { assertFinite } from '../../util/finite';
 import { MimiStream } from './mimiStream';
+import { mimiCoreChunked } from './mimiChunked';
+import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples } from '../offline';
 
 export interface EncoderMimiOptions {
   /** Output frame rate (MaAI's default 10; 12.5 skips the alignment). */
@@ -117,11 +119,36 @@ export class EncoderMimi {
     };
   }
 
-  /** Offline: 16 kHz waveform(s) -> [B, frames, hidden]. Rows of a batch must have equal length. */
-  forward(wave: Float32Array | Float32Array[] | tf.Tensor): tf.Tensor3D {
-    const rows = toRows(wave, 'EncoderMimi.forward');
+  /**
+   * Offline: 16 kHz waveform(s) -> [B, frames, hidden]. Rows of a batch must have equal length. A signal longer
+   * than one chunk (`opts.chunkSamples`, default 10 s) runs in chunks with carried state, equal to the one-shot
+   * pass and in memory bounded by the chunk (see mimiChunked). Non-finite features are an error.
+   */
+  forward(wave: Float32Array | Float32Array[] | tf.Tensor, opts: OfflineOptions = {}): tf.Tensor3D {
+    const where = 'EncoderMimi.forward';
+    const rows = toRows(wave, where);
+    const frameSize = this.model.frameSize;
+    const chunk16 = offlineChunkSamples(opts, Math.ceil((frameSize * this.inputSampleRate) / this.sampleRate), where);
+    const chunk24 = Math.max(1, Math.floor((chunk16 * this.sampleRate) / this.inputSampleRate / frameSize)) * frameSize;
     const T16 = rows[0].length;
-    const up = rows.map((r) => sincResample(r, 16000, this.sampleRate));
+    const progress = opts.onProgress ?? (() => {});
+    progress(0, T16);
+    const T24 = sincResampleLength(T16, this.inputSampleRate, this.sampleRate);
+    const y = T24 <= chunk24 ? this.forwardOneShot(rows) : this.forwardChunked(rows, chunk24, (end) => progress(Math.min(T16, Math.round((end * this.inputSampleRate) / this.sampleRate)), T16));
+    try {
+      assertFiniteFeatures(y.dataSync(), y.shape[1], y.shape[2], where);
+    } catch (e) {
+      y.dispose();
+      throw e;
+    }
+    progress(T16, T16);
+    return y;
+  }
+
+  /** The whole signal in one piece. */
+  private forwardOneShot(rows: Float32Array[]): tf.Tensor3D {
+    const T16 = rows[0].length;
+    const up = rows.map((r) => sincResample(r, this.inputSampleRate, this.sampleRate));
     const T24 = up[0].length;
     const B = rows.length;
     if (T24 === 0) return tf.zeros([B, 0, this.outputDim]) as tf.Tensor3D;
@@ -131,18 +158,59 @@ export class EncoderMimi {
     if (this.skipsAlignment) return emb;
     const out = tf.tidy(() => {
       const N = emb.shape[1];
-      const target = Math.max(1, pyRound((T16 * this.frameHz) / 16000));
+      const target = this.alignedFrames(T16);
       let aligned: tf.Tensor3D = emb;
-      if (target !== N) {
-        const host = emb.dataSync() as Float32Array;
-        const C = this.outputDim;
-        const parts = Array.from({ length: B }, (_, b) => interpolateLinear(host.subarray(b * N * C, (b + 1) * N * C), N, C, target));
-        aligned = tf.tensor3d(concatRows(parts), [B, target, C]);
-      }
+      if (target !== N) aligned = tf.tensor3d(this.interpolateRows(emb.dataSync() as Float32Array, B, N, target), [B, target, this.outputDim]);
       // CConv1d: two zeros of left padding, then the conv.
       return this.frameRateConv!.forwardPadded(aligned, 2, 0);
     });
     emb.dispose();
+    return out;
+  }
+
+  /** In chunks of `chunk24` samples at 24 kHz: the core through mimiCoreChunked, the alignment on the host. */
+  private forwardChunked(rows: Float32Array[], chunk24: number, onChunk: (end24: number) => void): tf.Tensor3D {
+    const B = rows.length;
+    const C = this.outputDim;
+    const T16 = rows[0].length;
+    const T24 = sincResampleLength(T16, this.inputSampleRate, this.sampleRate);
+    const read = (start: number, end: number) =>
+      tf.tensor3d(concatRows(rows.map((r) => sincResampleRange(r, this.inputSampleRate, this.sampleRate, start, end))), [B, end - start, 1]);
+    const core = mimiCoreChunked(this.model, T24, B, chunk24, read, onChunk);
+    if (this.skipsAlignment) return tf.tensor3d(core.data, [B, core.frames, C]);
+    const target = this.alignedFrames(T16);
+    const aligned = target === core.frames ? core.data : this.interpolateRows(core.data, B, core.frames, target);
+    return tf.tensor3d(this.frameRateConvChunked(aligned, B, target), [B, target, C]);
+  }
+
+  /** Offline frame count after the alignment: round(samples * frame_hz / 16000), at least 1. */
+  private alignedFrames(T16: number): number {
+    return Math.max(1, pyRound((T16 * this.frameHz) / this.inputSampleRate));
+  }
+
+  /** Linear interpolation of each row of [B, N, C] to `target` frames. */
+  private interpolateRows(host: Float32Array, B: number, N: number, target: number): Float32Array {
+    const C = this.outputDim;
+    return concatRows(Array.from({ length: B }, (_, b) => interpolateLinear(host.subarray(b * N * C, (b + 1) * N * C), N, C, target)));
+  }
+
+  /** frame_rate_conv with its causal left zeros over [B, N, C] on the host, a block of frames at a time. */
+  private frameRateConvChunked(host: Float32Array, B: number, N: number, block = 1024): Float32Array {
+    const C = this.outputDim;
+    const conv = this.frameRateConv!;
+    const k1 = conv.span - 1;
+    const out = new Float32Array(B * N * C);
+    for (let f0 = 0; f0 < N; f0 += block) {
+      const f1 = Math.min(N, f0 + block);
+      const n = f1 - f0 + k1;
+      const x = new Float32Array(B * n * C); // frames f0-k1 .. f1-1, zeros before the signal
+      const from = Math.max(0, f0 - k1);
+      for (let b = 0; b < B; b++) x.set(host.subarray((b * N + from) * C, (b * N + f1) * C), (b * n + from - (f0 - k1)) * C);
+      const y = tf.tidy(() => conv.forwardValid(tf.tensor3d(x, [B, n, C])));
+      const d = y.dataSync() as Float32Array;
+      y.dispose();
+      for (let b = 0; b < B; b++) out.set(d.subarray(b * (f1 - f0) * C, (b + 1) * (f1 - f0) * C), (b * N + f0) * C);
+    }
     return out;
   }
 

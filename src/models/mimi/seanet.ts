@@ -64,20 +64,30 @@ export class SeanetEncoder implements Module {
     });
   }
 
-  /** Streaming: one cache per conv (this.convs order) in, next caches out. */
-  step(x: tf.Tensor3D, caches: Array<tf.Tensor3D | null>): { y: tf.Tensor3D; caches: tf.Tensor3D[] } {
+  /** Offline output length for `length` input samples (each conv: ceil(L / stride)). */
+  outputLength(length: number): number {
+    return this.convs.reduce((t, c) => c.conv.outputLength(t), length);
+  }
+
+  /**
+   * Streaming: one cache per conv (this.convs order) in, next caches out. `finalLength` (the signal's total
+   * length at 24 kHz) marks the last chunk of an offline pass in chunks: every conv adds its offline end padding.
+   */
+  step(x: tf.Tensor3D, caches: Array<tf.Tensor3D | null>, finalLength?: number): { y: tf.Tensor3D; caches: tf.Tensor3D[] } {
     if (caches.length !== this.convs.length) throw new RangeError(`SEANet step: ${caches.length} caches for ${this.convs.length} convs`);
     return tf.tidy(() => {
       const next: tf.Tensor3D[] = [];
       let h = x;
       let ci = 0;
+      let total = finalLength;
       for (const op of this.ops) {
         if (op.kind === 'conv') {
-          const r = op.conv.step(h, caches[ci++]);
+          const r = op.conv.step(h, caches[ci++], total);
+          if (total !== undefined) total = op.conv.outputLength(total);
           h = r.y;
           next.push(r.cache);
         } else if (op.kind === 'res') {
-          const r = op.block.step(h, [caches[ci], caches[ci + 1]]);
+          const r = op.block.step(h, [caches[ci], caches[ci + 1]], total);
           ci += 2;
           h = r.y;
           next.push(...r.caches);

@@ -14,11 +14,11 @@ export class SeanetResnetBlock implements Module {
     return tf.tidy(() => tf.add(x, this.conv2.forward(elu(this.conv1.forward(elu(x))))));
   }
 
-  /** Streaming: caches [c1, c2] in, next caches out. */
-  step(x: tf.Tensor3D, caches: [tf.Tensor3D | null, tf.Tensor3D | null]): { y: tf.Tensor3D; caches: [tf.Tensor3D, tf.Tensor3D] } {
+  /** Streaming: caches [c1, c2] in, next caches out; `finalLength` as in CausalConv1d.step (both convs keep the length). */
+  step(x: tf.Tensor3D, caches: [tf.Tensor3D | null, tf.Tensor3D | null], finalLength?: number): { y: tf.Tensor3D; caches: [tf.Tensor3D, tf.Tensor3D] } {
     return tf.tidy(() => {
-      const a = this.conv1.step(elu(x), caches[0]);
-      const b = this.conv2.step(elu(a.y), caches[1]);
+      const a = this.conv1.step(elu(x), caches[0], finalLength);
+      const b = this.conv2.step(elu(a.y), caches[1], finalLength);
       return { y: tf.add(x, b.y), caches: [a.cache, b.cache] } as never;
     }) as unknown as { y: tf.Tensor3D; caches: [tf.Tensor3D, tf.Tensor3D] };
   }

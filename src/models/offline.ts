@@ -1,0 +1,40 @@
+/**
+ * Options of the encoders' offline `forward` for long signals. A signal longer than one chunk is encoded in chunks
+ * with the state carried between them (exactly equal to the one-shot pass), so memory is bounded by the chunk
+ * length, not the signal's; a signal of at most one chunk runs in one piece.
+ */
+import { firstNonFinite } from '../util/finite';
+
+/** 10 s at 16 kHz: the default chunk of the offline pass. */
+export const DEFAULT_OFFLINE_CHUNK_SAMPLES = 160000;
+
+export interface OfflineOptions {
+  /**
+   * 16 kHz samples per chunk of the offline pass (default 160000 = 10 s), rounded down to a multiple of the
+   * encoder's hop (Mimi 1280, CPC 320; at least one hop). Smaller chunks use less memory and run a little slower.
+   */
+  chunkSamples?: number;
+  /** Called as the pass advances with (16 kHz samples done, total samples); the last call has done === total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The chunk length in 16 kHz samples: a positive multiple of `hop`. */
+export function offlineChunkSamples(opts: OfflineOptions, hop: number, where: string): number {
+  const c = opts.chunkSamples ?? DEFAULT_OFFLINE_CHUNK_SAMPLES;
+  if (typeof c !== 'number' || !Number.isFinite(c) || c < hop) {
+    throw new RangeError(`${where}: chunkSamples must be a number of 16 kHz samples >= ${hop}, got ${c}`);
+  }
+  return Math.floor(c / hop) * hop;
+}
+
+/** Non-finite features ([B, frames, dim] row-major) are an error: a RangeError naming `where`, the row, frame and channel. */
+export function assertFiniteFeatures(data: ArrayLike<number>, frames: number, dim: number, where: string): void {
+  const i = firstNonFinite(data);
+  if (i < 0) return;
+  const b = Math.floor(i / (frames * dim));
+  const f = Math.floor(i / dim) % frames;
+  throw new RangeError(
+    `${where}: the output is non-finite (row ${b}, frame ${f}, channel ${i % dim}: ${data[i]}); ` +
+      'the weights or the config make the model overflow',
+  );
+}
