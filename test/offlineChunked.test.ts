@@ -76,3 +76,43 @@ describe('EncoderMimi.forward in chunks', () => {
     expect(() => encoders[10].forward(sig(16000), { chunkSamples: 100 })).toThrow(/EncoderMimi\.forward: chunkSamples must be a number of 16 kHz samples >= 1280, got 100/);
   });
 });
+
+describe('EncoderCPC.forward in chunks', () => {
+  const encoders: Record<string, EncoderCPC> = {};
+  beforeAll(async () => {
+    for (const kind of ['lstm', 'gru']) encoders[kind] = EncoderCPC.load(await openWeights(goldenPath('weights', `cpc_${kind}_manifest.json`)));
+  });
+  afterAll(() => Object.values(encoders).forEach((e) => e.dispose()));
+
+  it.each([
+    ['lstm', 3 * 16000 + 7, 320],
+    ['lstm', 4 * 16000, 1600],
+    ['gru', 2 * 16000 + 161, 640],
+    ['gru', 12 * 16000 + 5, 16000],
+  ])('%s: %i samples in chunks of %i equal one piece', (kind, n, chunk) => {
+    const enc = encoders[kind];
+    const x = sig(n, 3);
+    const tensors = tf.memory().numTensors;
+    const whole = run(() => enc.forward(x, { chunkSamples: n + 1 }));
+    const seen: number[] = [];
+    const parts = run(() => enc.forward(x, { chunkSamples: chunk, onProgress: (d, t) => seen.push(d / t) }));
+    expectEqual(parts, whole);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(seen.length).toBeGreaterThan(Math.floor(n / chunk));
+    expect(seen[seen.length - 1]).toBe(1);
+  });
+
+  it('a [2, T] tensor in chunks equals one piece', () => {
+    const enc = encoders.lstm;
+    const n = 3 * 16000 + 99;
+    const x = tf.tensor2d([...sig(n, 1), ...sig(n, 2)], [2, n]);
+    const whole = run(() => enc.forward(x));
+    const parts = run(() => enc.forward(x, { chunkSamples: 960 }));
+    expectEqual(parts, whole);
+    x.dispose();
+  });
+
+  it('refuses a chunk shorter than one output frame', () => {
+    expect(() => encoders.lstm.forward(sig(16000), { chunkSamples: 319 })).toThrow(/EncoderCPC\.forward: chunkSamples must be a number of 16 kHz samples >= 320, got 319/);
+  });
+});

@@ -7,11 +7,7 @@ import { assertFinite } from '../util/finite';
  * Non-finite samples are an error. The result may be the input itself only if it already had the right layout.
  */
 export function toWaveTensor(wave: Float32Array | tf.Tensor, where: string): tf.Tensor3D {
-  if (wave instanceof Float32Array) {
-    if (wave.length === 0) throw new RangeError(`${where}: empty input`);
-    assertFinite(wave, where);
-    return tf.tensor3d(wave, [1, wave.length, 1]);
-  }
+  if (wave instanceof Float32Array) return tf.tensor3d(checkWave(wave, where), [1, wave.length, 1]);
   if (!(wave instanceof tf.Tensor)) {
     throw new TypeError(`${where}: expected a Float32Array or a tf.Tensor, got ${wave === null ? 'null' : typeof wave}`);
   }
@@ -24,4 +20,11 @@ export function toWaveTensor(wave: Float32Array | tf.Tensor, where: string): tf.
   if (s.length === 2) return tf.reshape(wave, [s[0], s[1], 1]);
   if (s.length === 3 && s[1] === 1) return tf.reshape(wave, [s[0], s[2], 1]);
   throw new RangeError(`${where}: expected a waveform of shape [T], [B, T] or [B, 1, T], got [${s}]`);
+}
+
+/** A Float32Array waveform must be non-empty and finite; returns it. */
+export function checkWave(wave: Float32Array, where: string): Float32Array {
+  if (wave.length === 0) throw new RangeError(`${where}: empty input`);
+  assertFinite(wave, where);
+  return wave;
 }

@@ -42,6 +42,27 @@ export class CPCEncoder implements Module {
     return t;
   }
 
+  /**
+   * The input samples that output frames t0 .. t1 (inclusive) read, padding included: [lo, hi] (lo may be
+   * negative, hi past the end). A slice of the signal that holds them, starting at a multiple of `hop`, gives
+   * those frames exactly as the whole signal does.
+   */
+  static inputRange(t0: number, t1: number): [number, number] {
+    let lo = t0;
+    let hi = t1;
+    for (let i = CPC_CONV_SPECS.length - 1; i >= 0; i--) {
+      const [k, s, p] = CPC_CONV_SPECS[i];
+      lo = lo * s - p;
+      hi = hi * s - p + k - 1;
+    }
+    return [lo, hi];
+  }
+
+  /** Input samples per output frame (the product of the strides, 160). */
+  static get hop(): number {
+    return CPC_CONV_SPECS.reduce((h, [, s]) => h * s, 1);
+  }
+
   /** wave [B, T, 1] -> [B, N, hidden]. */
   forward(wave: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {

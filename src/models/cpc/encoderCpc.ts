@@ -13,7 +13,9 @@ import { RecurrentMode, RecurrentState, RecurrentStateData, disposeState } from 
 import { setTrainable, disposeAll } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
-import { toWaveTensor } from '../input';
+import { checkWave, toWaveTensor } from '../input';
+import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples } from '../offline';
+import { cpcForwardChunked } from './cpcChunked';
 import { firstNonFinite } from '../../util/finite';
 
 export interface EncoderCPCOptions {
@@ -102,18 +104,41 @@ export class EncoderCPC {
 
   /**
    * Offline encoding from a fresh (zero) state. wave: Float32Array [T] or a tensor [T], [B, T] or [B, 1, T].
-   * Returns [B, N, 256].
+   * Returns [B, N, 256]. A signal longer than one chunk (`opts.chunkSamples`, default 10 s) runs in chunks with
+   * carried state, equal to the one-shot pass (see cpcChunked). Non-finite features are an error.
    */
-  forward(wave: Float32Array | tf.Tensor): tf.Tensor3D {
-    const x = toWaveTensor(wave, 'EncoderCPC.forward');
+  forward(wave: Float32Array | tf.Tensor, opts: OfflineOptions = {}): tf.Tensor3D {
+    const where = 'EncoderCPC.forward';
+    const chunk = offlineChunkSamples(opts, this.downsampleRatio, where);
+    const progress = opts.onProgress ?? (() => {});
+    // A long Float32Array is read slice by slice, never copied whole to the backend.
+    const host = wave instanceof Float32Array && wave.length > chunk ? checkWave(wave, where) : null;
+    const x = host ? null : toWaveTensor(wave, where);
+    const [B, T] = host ? [1, host.length] : [x!.shape[0], x!.shape[1]];
+    let y: tf.Tensor3D;
     try {
-      this.checkLength(x.shape[1]);
-      const { y, state } = this.run(x, null);
-      disposeState(state);
-      return y;
+      this.checkLength(T);
+      progress(0, T);
+      if (T <= chunk) {
+        const r = this.run(x!, null);
+        disposeState(r.state);
+        y = r.y;
+      } else {
+        const read = (a: number, b: number) => (host ? tf.tensor3d(host.subarray(a, b), [1, b - a, 1]) : (tf.slice(x!, [0, a, 0], [-1, b - a, -1]) as tf.Tensor3D));
+        const r = cpcForwardChunked(this, T, B, chunk / CPCEncoder.hop, read, (done) => progress(done, T));
+        y = tf.tensor3d(r.data, [B, r.frames, this.outputDim]);
+      }
     } finally {
-      if (x !== wave) x.dispose();
+      if (x && x !== wave) x.dispose();
     }
+    try {
+      assertFiniteFeatures(y.dataSync(), y.shape[1], y.shape[2], where);
+    } catch (e) {
+      y.dispose();
+      throw e;
+    }
+    progress(T, T);
+    return y;
   }
 
   /**
