@@ -5,12 +5,12 @@
  */
 import { firstNonFinite } from '../util/finite';
 
-/** 10 s at 16 kHz: the default chunk of the offline pass. */
-export const DEFAULT_OFFLINE_CHUNK_SAMPLES = 160000;
+/** 5 s at 16 kHz: the default chunk of the offline pass. */
+export const DEFAULT_OFFLINE_CHUNK_SAMPLES = 80000;
 
 export interface OfflineOptions {
   /**
-   * 16 kHz samples per chunk of the offline pass (default 160000 = 10 s), rounded down to a multiple of the
+   * 16 kHz samples per chunk of the offline pass (default 80000 = 5 s), rounded down to a multiple of the
    * encoder's hop (Mimi 1280, CPC 320; at least one hop). Smaller chunks use less memory and run a little slower.
    */
   chunkSamples?: number;

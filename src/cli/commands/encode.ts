@@ -36,10 +36,9 @@ async function encodeCpc(weightsFile: string, wave: Float32Array, stream: boolea
       // Each call emits framesFor(window) frames (3 with EncoderCPC's k5 downsample), so the rate is that x frame_hz.
       return { data: out.data, frames: out.shape[0], dim: out.shape[1], frameHz: enc.framesFor(320 + shift) * frameHz };
     }
-    const y = enc.forward(wave);
-    const data = y.dataSync() as Float32Array;
-    const r = { data, frames: y.shape[1], dim: y.shape[2], frameHz: 50 };
-    y.dispose();
+    const y = enc.forward(wave, { onProgress: progress('encode') });
+    const r = { data: y.dataSync() as Float32Array, frames: y.shape[1], dim: y.shape[2], frameHz: 50 };
+    y.dispose(); // the data stays valid: dataSync gave a copy (wasm) or the backend's own array, now ours (cpu)
     return r;
   } finally {
     enc.dispose();

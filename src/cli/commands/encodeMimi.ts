@@ -5,7 +5,10 @@ import { openWeights } from '../../weights/store';
 import type { NameMap } from '../../weights/nameMap';
 import type { EncodedFeatures } from './encode';
 
-/** Mimi features of a 16 kHz signal: offline (sinc resampling) or through MaAI's realtime loop (10 ms chunks). */
+/**
+ * Mimi features of a 16 kHz signal: offline (sinc resampling; long signals in chunks, see EncoderMimi.forward) or
+ * through MaAI's realtime loop (10 ms chunks).
+ */
 export async function encodeMimi(
   weightsFile: string,
   wave: Float32Array,
@@ -21,11 +24,9 @@ export async function encodeMimi(
       const out = mimiRealtimeLoop(enc, wave, 160, onProgress);
       return { data: out.data, frames: out.shape[0], dim: out.shape[1], frameHz };
     }
-    onProgress(0, 1);
-    const y = enc.forward(wave);
-    const r = { data: (y.dataSync() as Float32Array).slice(), frames: y.shape[1], dim: y.shape[2], frameHz };
-    y.dispose();
-    onProgress(1, 1);
+    const y = enc.forward(wave, { onProgress });
+    const r = { data: y.dataSync() as Float32Array, frames: y.shape[1], dim: y.shape[2], frameHz };
+    y.dispose(); // the data stays valid: dataSync gave a copy (wasm) or the backend's own array, now ours (cpu)
     return r;
   } finally {
     enc.dispose();

@@ -104,7 +104,7 @@ export class EncoderCPC {
 
   /**
    * Offline encoding from a fresh (zero) state. wave: Float32Array [T] or a tensor [T], [B, T] or [B, 1, T].
-   * Returns [B, N, 256]. A signal longer than one chunk (`opts.chunkSamples`, default 10 s) runs in chunks with
+   * Returns [B, N, 256]. A signal longer than one chunk (`opts.chunkSamples`, default 5 s) runs in chunks with
    * carried state, equal to the one-shot pass (see cpcChunked). Non-finite features are an error.
    */
   forward(wave: Float32Array | tf.Tensor, opts: OfflineOptions = {}): tf.Tensor3D {

@@ -121,7 +121,7 @@ export class EncoderMimi {
 
   /**
    * Offline: 16 kHz waveform(s) -> [B, frames, hidden]. Rows of a batch must have equal length. A signal longer
-   * than one chunk (`opts.chunkSamples`, default 10 s) runs in chunks with carried state, equal to the one-shot
+   * than one chunk (`opts.chunkSamples`, default 5 s) runs in chunks with carried state, equal to the one-shot
    * pass and in memory bounded by the chunk (see mimiChunked). Non-finite features are an error.
    */
   forward(wave: Float32Array | Float32Array[] | tf.Tensor, opts: OfflineOptions = {}): tf.Tensor3D {
@@ -224,7 +224,8 @@ export class EncoderMimi {
   }
 
   dispose(): void {
-    disposeAll(this.variables());
+    this.model.dispose(); // its variables and the attention's fused q/k/v copies
+    if (this.frameRateConv) disposeAll(this.frameRateConv.variables());
   }
 }
 

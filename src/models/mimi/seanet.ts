@@ -56,9 +56,12 @@ export class SeanetEncoder implements Module {
     return tf.tidy(() => {
       let h = x;
       for (const op of this.ops) {
+        const prev = h;
         if (op.kind === 'conv') h = op.conv.forward(h);
         else if (op.kind === 'res') h = op.block.forward(h);
         else h = elu(h);
+        // Each activation is freed as soon as the next exists: at 24 kHz they are the largest tensors of the model.
+        if (prev !== x) prev.dispose();
       }
       return h;
     });
@@ -81,6 +84,7 @@ export class SeanetEncoder implements Module {
       let ci = 0;
       let total = finalLength;
       for (const op of this.ops) {
+        const prev = h;
         if (op.kind === 'conv') {
           const r = op.conv.step(h, caches[ci++], total);
           if (total !== undefined) total = op.conv.outputLength(total);
@@ -92,6 +96,7 @@ export class SeanetEncoder implements Module {
           h = r.y;
           next.push(...r.caches);
         } else h = elu(h);
+        if (prev !== x) prev.dispose(); // as in forward
       }
       return { y: h, caches: next } as never;
     }) as unknown as { y: tf.Tensor3D; caches: tf.Tensor3D[] };
