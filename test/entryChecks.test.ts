@@ -424,3 +424,164 @@ describe('wrong sample rate', () => {
     });
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 13, class 8: tampered stream states are refused (finiteness, ranges, relations between fields), and the
+// stream is left as it was.
+describe('tampered stream states', () => {
+  let s: MimiStream;
+  let good: MimiStreamState;
+  let mimi10: EncoderMimi;
+  let s10: MimiStream;
+  let good10: MimiStreamState;
+  beforeAll(async () => {
+    s = mimi.stream();
+    for (let k = 0; k < 20; k++) s.step(sig(1600, k)).dispose();
+    good = s.exportState();
+    mimi10 = EncoderMimi.load(await openWeights(goldenPath('weights', 'mimi_tiny_weights.safetensors')), { frameHz: 10, config: MIMI_TINY_OVERRIDES });
+    s10 = mimi10.stream();
+    for (let k = 0; k < 12; k++) s10.step(sig(1920, k)).dispose();
+    good10 = s10.exportState();
+  });
+  afterAll(() => {
+    s.dispose();
+    s10.dispose();
+    mimi10.dispose();
+  });
+  const core = (st: MimiStreamState, name: string, t: Partial<RawTensor>) =>
+    st.core.map(([n, v]) => [n, n === name ? { ...v, ...t } : v]) as Array<[string, RawTensor]>;
+  const audio = (o: Partial<CausalResamplerState>) => ({ ...good, audioResampler: { ...good.audioResampler, ...o } });
+
+  it('the untampered states import, and the streams continue', () => {
+    s.importState(good);
+    s10.importState(good10);
+    expect(serialize(s.exportState())).toBe(serialize(good));
+  });
+
+  it('refuses NaN / Inf in the padding caches and the frame_rate_conv cache', () => {
+    const pad = good.core.find(([n]) => n === 'pad_cache_3')![1];
+    const nan = Object.assign(Float32Array.from(pad.data as Float32Array), { 2: NaN });
+    expectRejectedUnchanged(s, () => s.importState({ ...good, core: core(good, 'pad_cache_3', { data: nan }) }), RangeError, /"pad_cache_3" value 2 is NaN; a state must be finite/);
+    const inf = Object.assign(good10.frameConvCache!.slice(), { 7: Infinity });
+    expectRejectedUnchanged(s10, () => s10.importState({ ...good10, frameConvCache: inf }), RangeError, /frameConvCache\[7\] is Infinity; a state must be finite/);
+  });
+
+  it('refuses resampler positions that contradict each other (nextT = 1e15, inTotal = 2e6, outTotal too large)', () => {
+    expectRejectedUnchanged(s, () => s.importState(audio({ nextT: 1e15 })), RangeError, /nextT 1000000000000000 is inconsistent with inTotal 25600/);
+    expectRejectedUnchanged(s, () => s.importState(audio({ inTotal: 2e6 })), RangeError, /nextT [\d.]+ is inconsistent with inTotal 2000000/);
+    expectRejectedUnchanged(s, () => s.importState(audio({ outTotal: 1e6 })), RangeError, /outTotal 1000000 is more output than the time passed allows/);
+    expectRejectedUnchanged(s, () => s.importState(audio({ prev: null })), RangeError, /a state that has seen no input \(prev null\) must have nextT, inTotal and outTotal 0/);
+    expectRejectedUnchanged(s, () => s.importState(audio({ prev: [3e38] })), RangeError, /prev\[0\] = 3e\+38 is outside the accepted range ±65536/);
+    // The feature resampler (12.5 -> 10 Hz) of a 10 Hz stream.
+    const feat = (o: Partial<CausalResamplerState>) => ({ ...good10, featureResampler: { ...good10.featureResampler!, ...o } });
+    expectRejectedUnchanged(s10, () => s10.importState(feat({ inTotal: 2e6 })), RangeError, /feature resampler has seen 2000000 frames; cache_position \d+ gives \d+/);
+    expectRejectedUnchanged(s10, () => s10.importState(feat({ nextT: 1e15 })), RangeError, /nextT 1000000000000000 is inconsistent/);
+  });
+
+  it('the resampler alone refuses the same states and keeps its own', () => {
+    const r = new CausalStreamingResampler(16000, 24000);
+    r.process([sig(3000)]);
+    const st = r.getState();
+    for (const bad of [{ ...st, nextT: 1e15 }, { ...st, inTotal: 2e6 }, { ...st, nextT: 10 }, { ...st, outTotal: st.outTotal + 5 }]) {
+      expect(() => r.setState(bad)).toThrow(RangeError);
+      expect(r.getState()).toEqual(st);
+    }
+    // States it reaches itself are accepted: after a flush, and after a call that emits nothing.
+    r.flush();
+    expect(() => r.setState(r.getState())).not.toThrow();
+    const slow = new CausalStreamingResampler(16000, 10);
+    slow.process([sig(100)]);
+    slow.process([sig(100)]);
+    expect(() => slow.setState(slow.getState())).not.toThrow();
+  });
+
+  it('refuses a cache position that does not match the caches or the audio seen', () => {
+    const pos = (st: MimiStreamState, v: bigint) => ({ ...st, core: core(st, 'cache_position', { data: BigInt64Array.from([v]) }) });
+    expectRejectedUnchanged(s, () => s.importState(pos(good, BigInt(s.position + 50))), RangeError, /cache_position 90 does not match the audio seen \(38400 samples at 24000 Hz in 20 calls make 18 to 40 frames of 960\)/);
+    expectRejectedUnchanged(s, () => s.importState(pos(good, 17n)), RangeError, /cache_position 17 does not match the audio seen/); // a full KV buffer: only the audio tells
+    expectRejectedUnchanged(s, () => s.importState(pos(good, 10n ** 15n)), RangeError, /cache_position 1000000000000000 is past 2147483647/);
+    expectRejectedUnchanged(s, () => s.importCoreState(pos(good, 10n ** 15n).core), RangeError, /cache_position 1000000000000000 is past/);
+    // A core whose KV buffer is not full yet: a position before the written slots contradicts the buffer.
+    const young = mimi.stream();
+    for (let k = 0; k < 3; k++) young.step(sig(1600, k)).dispose();
+    const y = young.exportState();
+    expect(young.position).toBeLessThan(16);
+    expectRejectedUnchanged(young, () => young.importCoreState(pos(y, 2n).core), RangeError, /"past_0" holds data in slot 2, past cache_position 2: the position does not match the cache/);
+    expectRejectedUnchanged(young, () => young.importState({ ...y, leadingZeroDone: false }), RangeError, /leadingZeroDone false does not match the \d+ samples the audio resampler gave/);
+    expectRejectedUnchanged(young, () => young.importState({ ...y, calls: -1 }), RangeError, /calls must be a non-negative integer, got -1/);
+    young.dispose();
+  });
+
+  it('CPC: refuses an h outside [-1, 1] (no LSTM or GRU reaches it) and keeps its state', () => {
+    const c = cpc.stream();
+    c.step(sig(1920)).dispose();
+    const st = c.exportState();
+    const h = Object.assign(st.ar!.h.slice(), { 4: 1e6 });
+    expectRejectedUnchanged(c, () => c.importState({ encoder: 'cpc', ar: { ...st.ar!, h } }), RangeError, /CpcStream\.importState: ar\.h\[4\] is 1000000; a LSTM output lies in \[-1, 1\]/);
+    expectRejectedUnchanged(c, () => c.importState({ encoder: 'cpc', ar: { ...st.ar!, batch: 0, h: new Float32Array(0), c: new Float32Array(0) } }), RangeError, /do not hold batch 0 x hidden 256/);
+    c.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Issue 13, class 9: inputs far outside the audio range are refused (not turned into all-NaN features), and
+// non-finite features are an error.
+describe('inputs outside the audio range, non-finite outputs', () => {
+  const burst = (n: number, at: number) => {
+    const x = sig(n);
+    x.fill(3e38, at, at + 160); // 10 ms at 16 kHz
+    return x;
+  };
+
+  it('forward, step and push refuse a burst of 3e38, naming the sample', () => {
+    const x = burst(16000, 8000);
+    expectRejectedNoLeak(() => mimi.forward(x), RangeError, /EncoderMimi\.forward \(row 0\): sample 8000 is 3e\+38, outside the accepted range ±65536 \(full scale is ±1\)/);
+    expectRejectedNoLeak(() => cpc.forward(x), /EncoderCPC\.forward: sample 8000 is 3e\+38, outside the accepted range/);
+    const t = tf.tensor1d(x);
+    expectRejectedNoLeak(() => cpc.forward(t), /EncoderCPC\.forward: input has samples outside the accepted range ±65536/);
+    t.dispose();
+    const [m] = warmedPair(() => mimi.stream(), 1, 1600);
+    expectRejectedUnchanged(m, () => m.step(burst(1600, 500)), RangeError, /MimiStream\.step \(row 0\): sample 500 is 3e\+38/);
+    m.dispose();
+    const session = new EncoderSession(mimi);
+    expect(() => session.push(burst(800, 10))).toThrow(/EncoderSession\.push: sample 10 is 3e\+38, outside the accepted range/);
+    session.close();
+    // The bound itself is accepted: unscaled 16-bit values give finite features.
+    const loud = sig(16000).map((v) => v * 32767);
+    const y = mimi.forward(loud);
+    expect(Array.from(y.dataSync()).every(Number.isFinite)).toBe(true);
+    y.dispose();
+  });
+
+  it('forward refuses to return non-finite features (weights that overflow), naming the frame', async () => {
+    const enc = EncoderCPC.load(await openWeights(goldenPath('weights', 'cpc_lstm_manifest.json')));
+    enc.downsampleConv.weights[0].assign(tf.fill(enc.downsampleConv.weights[0].shape, 3e38));
+    expectRejectedNoLeak(() => enc.forward(sig(16000)), RangeError, /EncoderCPC\.forward: the output is non-finite \(row 0, frame 0, channel 0: NaN\); the weights or the config make the model overflow/);
+    expectRejectedNoLeak(() => enc.forward(sig(16000), { chunkSamples: 3200 }), /EncoderCPC\.forward: the output is non-finite/);
+    enc.dispose();
+    const m = EncoderMimi.load(await openWeights(goldenPath('weights', 'mimi_tiny_weights.safetensors')), { frameHz: 10, config: MIMI_TINY_OVERRIDES });
+    m.frameRateConv!.weights[0].assign(tf.fill(m.frameRateConv!.weights[0].shape, 3e38));
+    expectRejectedNoLeak(() => m.forward(sig(16000)), RangeError, /EncoderMimi\.forward: the output is non-finite \(row 0, frame \d+, channel \d+: -?(Infinity|NaN)\)/);
+    expectRejectedNoLeak(() => m.forward(sig(16000), { chunkSamples: 2560 }), /EncoderMimi\.forward: the output is non-finite/);
+    m.dispose();
+  });
+
+  describe('readAudio16k (encode and stream input)', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maai-range-'));
+    afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    it('refuses a float WAV with a burst of 3e38 (or NaN) naming sample and time, and clips it with clip', () => {
+      const f = path.join(tmp, 'burst.wav');
+      fs.writeFileSync(f, writeWav(burst(32000, 16000), 16000, 'float32'));
+      expect(() => readAudio16k(f, 'mix', true)).toThrow(UsageError);
+      expect(() => readAudio16k(f, 'mix', true)).toThrow(/burst\.wav: sample 16000 \(1\.000 s\) is 3e\+38, outside the accepted range ±65536 \(full scale is ±1\); --clip clips the input to \[-1, 1\]/);
+      const clipped = readAudio16k(f, 'mix', true, true);
+      expect(clipped.subarray(16000, 16160).every((v) => v === 1)).toBe(true);
+      expect(clipped.subarray(0, 16000)).toEqual(Float32Array.from(burst(32000, 16000).subarray(0, 16000)));
+      const g = path.join(tmp, 'nan.wav');
+      fs.writeFileSync(g, writeWav(Object.assign(sig(1600), { 99: NaN }), 16000, 'float32'));
+      expect(() => readAudio16k(g, 'mix', true)).toThrow(/nan\.wav: sample 99 \(0\.006 s\) is NaN/);
+      expect(readAudio16k(g, 'mix', true, true)[99]).toBe(0);
+    });
+  });
+});

@@ -6,6 +6,7 @@
  * Rows are independent channels (batch x channels flattened); every call must pass the same number of rows.
  */
 import { pyRound } from '../util/pyRound';
+import { formatSample } from '../util/finite';
 
 export interface CausalResamplerState {
   orig: number;
@@ -122,22 +123,54 @@ export class CausalStreamingResampler {
     };
   }
 
+  /** Replaces the state after validateResamplerState; nothing changes on error. */
   setState(s: CausalResamplerState): void {
-    if (!s || s.orig !== this.origFreq || s.next !== this.newFreq) {
-      throw new RangeError(
-        `CausalStreamingResampler.setState: state is for ${s?.orig} -> ${s?.next} Hz, this resampler is ${this.origFreq} -> ${this.newFreq} Hz`,
-      );
-    }
-    for (const [k, v] of [['nextT', s.nextT], ['inTotal', s.inTotal], ['outTotal', s.outTotal]] as const) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`CausalStreamingResampler.setState: bad ${k} ${v}`);
-      if (k !== 'nextT' && !Number.isInteger(v)) throw new RangeError(`CausalStreamingResampler.setState: ${k} ${v} must be an integer sample count`);
-    }
-    if (s.prev !== null && (!Array.isArray(s.prev) || s.prev.some((v) => typeof v !== 'number' || !Number.isFinite(v)))) {
-      throw new RangeError('CausalStreamingResampler.setState: prev must be null or an array of finite numbers');
-    }
+    validateResamplerState(s, this.origFreq, this.newFreq);
     this.nextT = s.nextT;
     this.inTotal = s.inTotal;
     this.outTotal = s.outTotal;
     this.prev = s.prev ? Float32Array.from(s.prev) : null;
+  }
+}
+
+/**
+ * A resampler state must be one that a resampler of these rates can reach: finite non-negative counters, integer
+ * sample counts, and the relations process() and flush() keep between them:
+ *  - nothing seen yet (prev null): every counter is 0;
+ *  - otherwise the next output time lies between the last input sample and one output step past the input seen
+ *    (inTotal - 1 <= nextT <= inTotal + orig/new; flush() may round one step past the input), and the outputs
+ *    emitted fit in the time passed (outTotal * orig/new <= nextT).
+ * `prevRange` bounds the held samples (|prev| <= prevRange). Throws a RangeError naming the field otherwise.
+ */
+export function validateResamplerState(s: CausalResamplerState, origFreq: number, newFreq: number, prevRange = Infinity): void {
+  const where = 'CausalStreamingResampler.setState';
+  if (!s || s.orig !== origFreq || s.next !== newFreq) {
+    throw new RangeError(`${where}: state is for ${s?.orig} -> ${s?.next} Hz, this resampler is ${origFreq} -> ${newFreq} Hz`);
+  }
+  for (const [k, v] of [['nextT', s.nextT], ['inTotal', s.inTotal], ['outTotal', s.outTotal]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${where}: bad ${k} ${v}`);
+    if (k !== 'nextT' && !Number.isSafeInteger(v)) throw new RangeError(`${where}: ${k} ${v} must be an integer sample count`);
+  }
+  if (s.prev !== null && (!Array.isArray(s.prev) || s.prev.some((v) => typeof v !== 'number' || !Number.isFinite(v)))) {
+    throw new RangeError(`${where}: prev must be null or an array of finite numbers`);
+  }
+  if (s.prev === null) {
+    if (s.nextT !== 0 || s.inTotal !== 0 || s.outTotal !== 0) {
+      throw new RangeError(`${where}: a state that has seen no input (prev null) must have nextT, inTotal and outTotal 0, got ${s.nextT}, ${s.inTotal}, ${s.outTotal}`);
+    }
+    return;
+  }
+  const bad = s.prev.findIndex((v) => Math.abs(v) > prevRange);
+  if (bad >= 0) throw new RangeError(`${where}: prev[${bad}] = ${formatSample(s.prev[bad])} is outside the accepted range ±${prevRange}`);
+  const step = origFreq / newFreq;
+  const tol = 1e-9 * Math.max(1, s.nextT);
+  if (s.inTotal < 1 || s.nextT < s.inTotal - 1 - tol || s.nextT > s.inTotal + step + tol) {
+    throw new RangeError(
+      `${where}: nextT ${s.nextT} is inconsistent with inTotal ${s.inTotal} (the next output time lies within ` +
+        `[inTotal - 1, inTotal + ${+step.toPrecision(6)}] once input was seen)`,
+    );
+  }
+  if (s.outTotal * step > s.nextT + tol + 1e-6) {
+    throw new RangeError(`${where}: outTotal ${s.outTotal} is more output than the time passed allows (nextT ${s.nextT}, ${+step.toPrecision(6)} input samples per output)`);
   }
 }

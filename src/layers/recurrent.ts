@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
 import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
+import { firstNonFinite } from '../util/finite';
 
 export type RecurrentMode = 'LSTM' | 'GRU';
 
@@ -135,14 +136,9 @@ export class Recurrent implements Module {
     return { mode: this.mode, batch: s.h.shape[0], hidden: this.hiddenSize, h: s.h.dataSync() as Float32Array, c: s.c ? (s.c.dataSync() as Float32Array) : undefined };
   }
 
+  /** Inverse of exportState, after validateRecurrentState. */
   importState(d: RecurrentStateData): RecurrentState {
-    if (d.mode !== this.mode || d.hidden !== this.hiddenSize) {
-      throw new RangeError(`recurrent state is ${d.mode} with hidden ${d.hidden}; this layer is ${this.mode} with hidden ${this.hiddenSize}`);
-    }
-    const n = d.batch * d.hidden;
-    if (d.h.length !== n || (this.mode === 'LSTM' && (!d.c || d.c.length !== n))) {
-      throw new RangeError(`recurrent state arrays do not hold batch ${d.batch} x hidden ${d.hidden} values`);
-    }
+    validateRecurrentState(d, this.mode, this.hiddenSize);
     const h = tf.tensor2d(d.h, [d.batch, d.hidden]);
     return this.mode === 'LSTM' ? { h, c: tf.tensor2d(d.c!, [d.batch, d.hidden]) } : { h };
   }
@@ -156,4 +152,25 @@ export function disposeState(s: RecurrentState | null | undefined): void {
   if (!s) return;
   s.h.dispose();
   s.c?.dispose();
+}
+
+/**
+ * A recurrent state must fit this layer (mode, hidden size, a positive batch, arrays of batch x hidden values) and be
+ * reachable: finite, and |h| <= 1 (an LSTM's h is o * tanh(c); a GRU's h mixes tanh outputs and the zero start).
+ * The LSTM cell c has no bound but finiteness. Throws a RangeError naming the field (after `where`) otherwise.
+ */
+export function validateRecurrentState(d: RecurrentStateData, mode: RecurrentMode, hidden: number, where = 'recurrent state: '): void {
+  if (d.mode !== mode || d.hidden !== hidden) {
+    throw new RangeError(`recurrent state is ${d.mode} with hidden ${d.hidden}; this layer is ${mode} with hidden ${hidden}`);
+  }
+  const n = d.batch * d.hidden;
+  if (!Number.isSafeInteger(d.batch) || d.batch < 1 || !(d.h instanceof Float32Array) || d.h.length !== n || (mode === 'LSTM' && (!(d.c instanceof Float32Array) || d.c.length !== n))) {
+    throw new RangeError(`recurrent state arrays do not hold batch ${d.batch} x hidden ${d.hidden} values`);
+  }
+  for (const [k, a] of [['h', d.h], ['c', d.c]] as const) {
+    const bad = a ? firstNonFinite(a) : -1;
+    if (bad >= 0) throw new RangeError(`${where}${k}[${bad}] is ${a![bad]}; a state must be finite`);
+  }
+  const big = d.h.findIndex((v) => Math.abs(v) > 1);
+  if (big >= 0) throw new RangeError(`${where}h[${big}] is ${d.h[big]}; a ${mode} output lies in [-1, 1]`);
 }

@@ -1,10 +1,10 @@
 /** Input checks shared by the encoders: shape normalisation to [B, T, 1] and finiteness. */
 import * as tf from '@tensorflow/tfjs-core';
-import { assertFinite } from '../util/finite';
+import { MAX_AUDIO_ABS, assertAudio } from '../util/finite';
 
 /**
  * Accepts Float32Array [T] or a float32 tensor [T], [B, T] or [B, 1, T]; returns [B, T, 1] (channels-last).
- * Non-finite samples are an error. The result may be the input itself only if it already had the right layout.
+ * Non-finite samples and samples outside ±MAX_AUDIO_ABS are an error. The result may be the input itself only if it already had the right layout.
  */
 export function toWaveTensor(wave: Float32Array | tf.Tensor, where: string): tf.Tensor3D {
   if (wave instanceof Float32Array) return tf.tensor3d(checkWave(wave, where), [1, wave.length, 1]);
@@ -13,8 +13,9 @@ export function toWaveTensor(wave: Float32Array | tf.Tensor, where: string): tf.
   }
   if (wave.dtype !== 'float32') throw new TypeError(`${where}: expected a float32 tensor, got ${wave.dtype}`);
   if (wave.size === 0) throw new RangeError(`${where}: empty input`);
-  const finite = tf.tidy(() => tf.all(tf.isFinite(wave)).dataSync()[0]);
+  const [finite, inRange] = tf.tidy(() => [tf.all(tf.isFinite(wave)).dataSync()[0], tf.max(tf.abs(wave)).dataSync()[0] <= MAX_AUDIO_ABS]);
   if (!finite) throw new RangeError(`${where}: input contains non-finite samples`);
+  if (!inRange) throw new RangeError(`${where}: input has samples outside the accepted range ±${MAX_AUDIO_ABS} (full scale is ±1)`);
   const s = wave.shape;
   if (s.length === 1) return tf.reshape(wave, [1, s[0], 1]);
   if (s.length === 2) return tf.reshape(wave, [s[0], s[1], 1]);
@@ -22,9 +23,9 @@ export function toWaveTensor(wave: Float32Array | tf.Tensor, where: string): tf.
   throw new RangeError(`${where}: expected a waveform of shape [T], [B, T] or [B, 1, T], got [${s}]`);
 }
 
-/** A Float32Array waveform must be non-empty and finite; returns it. */
+/** A Float32Array waveform must be non-empty, finite and within ±MAX_AUDIO_ABS; returns it. */
 export function checkWave(wave: Float32Array, where: string): Float32Array {
   if (wave.length === 0) throw new RangeError(`${where}: empty input`);
-  assertFinite(wave, where);
+  assertAudio(wave, where);
   return wave;
 }

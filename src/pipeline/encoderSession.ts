@@ -8,7 +8,7 @@
 import { EncoderCPC, CpcStream } from '../models/cpc/encoderCpc';
 import { EncoderMimi } from '../models/mimi/encoderMimi';
 import { MimiStream } from '../models/mimi/mimiStream';
-import { assertFinite } from '../util/finite';
+import { assertAudio } from '../util/finite';
 import { pyRound } from '../util/pyRound';
 import { concatRows } from '../util/concat';
 import { RealtimeBuffer } from './realtimeLoop';
@@ -58,7 +58,7 @@ export class EncoderSession {
   push(samples: Float32Array): FeatureChunk {
     if (this.closed) throw new Error('EncoderSession: push after flush/close');
     if (!(samples instanceof Float32Array)) throw new TypeError('EncoderSession.push: expected a Float32Array of 16 kHz samples');
-    assertFinite(samples, 'EncoderSession.push');
+    assertAudio(samples, 'EncoderSession.push');
     this.buffer.append(samples);
     const parts: Float32Array[] = [];
     let frames = 0;

@@ -10,16 +10,18 @@ import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mim
 import { readAudio16k } from './encode';
 import type { Command } from './index';
 import { concatRows } from '../../util/concat';
+import { assertFiniteFeatures } from '../../models/offline';
 
 export const stream: Command = {
   summary: "run MaAI's realtime loop over a WAV file and report per-call latency and real-time factor",
   help:
     'Usage: maai-encoder stream IN.wav --encoder cpc|mimi --weights FILE [--frame-hz HZ] [--realtime]\n' +
-    '         [--chunk 160] [-o OUT.safetensors] [--channel N|mix] [--backend B] [--json]\n' +
+    '         [--chunk 160] [-o OUT.safetensors] [--channel N|mix] [--clip] [--backend B] [--json]\n' +
     '         [--mimi-config kyutai/mimi|tiny|CONFIG.json] [--name-map cpc-checkpoint|vap|JSON]\n\n' +
     'Feeds the audio in --chunk-sample pieces (10 ms) through an encoder session, as fast as possible or, with\n' +
     '--realtime, at the pace the audio would arrive. Prints per-call latency (median, p95, max) and the real-time\n' +
-    'factor (processing time / audio time). -o writes the features.',
+    'factor (processing time / audio time). -o writes the features. Samples outside ±65536 are refused unless\n' +
+    '--clip clips the input to [-1, 1]; non-finite features are an error.',
   async run(argv) {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
@@ -33,6 +35,7 @@ export const stream: Command = {
       channel: { type: 'string' },
       json: { type: 'boolean' },
       'mimi-config': { type: 'string' },
+      clip: { type: 'boolean' },
     });
     const input = onePositional(p, 'input WAV file');
     const kind = encoderFlag(p);
@@ -41,7 +44,7 @@ export const stream: Command = {
     if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError(`--chunk must be a positive integer, got ${chunk}`);
     const channel = channelFlag(p);
     await useBackend(p);
-    const wave = readAudio16k(input, channel, true);
+    const wave = readAudio16k(input, channel, true, !!p.flags.clip);
     const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
     const frameHz = frameHzFlag(p, kind);
     const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
@@ -71,6 +74,8 @@ export const stream: Command = {
       frames += last.frames;
     }
     const elapsed = (performance.now() - t0) / 1000;
+    const features = concatRows(parts);
+    assertFiniteFeatures(features, frames, encoder.outputDim, 'stream');
     const busy = latencies.reduce((a, b) => a + b, 0) / 1000;
     const audioS = wave.length / 16000;
     const st = latencies.length ? stats(latencies) : null;
@@ -95,8 +100,7 @@ export const stream: Command = {
     }
     const out = str(p, 'output');
     if (out) {
-      const data = concatRows(parts);
-      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
+      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data: features }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
     return 0;

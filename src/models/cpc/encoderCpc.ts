@@ -9,14 +9,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Conv1d } from '../../layers/conv1d';
 import { LayerNorm } from '../../layers/layerNorm';
 import { gelu } from '../../layers/activations';
-import { RecurrentMode, RecurrentState, RecurrentStateData, disposeState } from '../../layers/recurrent';
+import { RecurrentMode, RecurrentState, RecurrentStateData, disposeState, validateRecurrentState } from '../../layers/recurrent';
 import { setTrainable, disposeAll } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
 import { checkWave, toWaveTensor } from '../input';
 import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples } from '../offline';
 import { cpcForwardChunked } from './cpcChunked';
-import { firstNonFinite } from '../../util/finite';
 
 export interface EncoderCPCOptions {
   /** 'LSTM' (MaAI's default) or 'GRU'; checked against the weight shapes. Omit to take it from the weights. */
@@ -240,10 +239,7 @@ export class CpcStream {
     if (!s || s.encoder !== 'cpc') {
       throw new TypeError(`CpcStream.importState: not a CPC stream state (encoder: ${JSON.stringify((s as { encoder?: unknown })?.encoder)})`);
     }
-    for (const [k, a] of [['h', s.ar?.h], ['c', s.ar?.c]] as const) {
-      const bad = a ? firstNonFinite(a) : -1;
-      if (bad >= 0) throw new RangeError(`CpcStream.importState: ar.${k}[${bad}] is ${a![bad]}; a state must be finite`);
-    }
+    if (s.ar) validateRecurrentState(s.ar, this.encoder.arMode, this.encoder.gAR.baseNet.hiddenSize, 'CpcStream.importState: ar.');
     const next = s.ar ? this.encoder.gAR.baseNet.importState(s.ar) : null;
     disposeState(this.state);
     this.state = next;

@@ -19,7 +19,7 @@ import { MimiModel } from './mimi';
 import { pyRound } from '../../util/pyRound';
 import { concatRows } from '../../util/concat';
 import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
-import { assertFinite } from '../../util/finite';
+import { assertAudio } from '../../util/finite';
 import { MimiStream } from './mimiStream';
 import { mimiCoreChunked } from './mimiChunked';
 import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples } from '../offline';
@@ -250,7 +250,7 @@ export function toRows(wave: Float32Array | Float32Array[] | tf.Tensor, where: s
   for (const [i, r] of rows.entries()) {
     if (!(r instanceof Float32Array)) throw new TypeError(`${where}: row ${i} is not a Float32Array`);
     if (r.length !== rows[0].length) throw new RangeError(`${where}: row ${i} has ${r.length} samples, row 0 has ${rows[0].length}`);
-    assertFinite(r, `${where} (row ${i})`);
+    assertAudio(r, `${where} (row ${i})`);
   }
   if (rows[0].length === 0) throw new RangeError(`${where}: empty input`);
   return rows;

@@ -27,6 +27,9 @@ export function mimiEncoderStaticCacheMaxLen(frameHz: number): number {
 
 export { pyRound };
 
+/** The largest transformer position a state may hold: 2^31 - 1 frames, 2.7 years at 25 Hz (beyond, a tampered state). */
+export const MAX_CACHE_POSITION = 2 ** 31 - 1;
+
 export interface MimiState {
   /** Padding caches [B, P, C] in upstream order: 14 SEANet convs, then the downsample. */
   padCaches: tf.Tensor3D[];
@@ -169,6 +172,27 @@ export class MimiModel {
       if (bad >= 0) throw new RangeError(`Mimi state: "${name}" value ${bad} is ${t.data[bad]}; a state must be finite`);
       return t.data as Float32Array;
     };
+    const pos = m.get('cache_position')!;
+    if (pos.data.length !== 1) throw new RangeError('Mimi state: "cache_position" must hold one value');
+    const position = Number(pos.data[0]);
+    if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`Mimi state: cache_position ${position} is not a non-negative integer`);
+    if (position > MAX_CACHE_POSITION) throw new RangeError(`Mimi state: cache_position ${position} is past ${MAX_CACHE_POSITION} (2^31 - 1 frames, 2.7 years at 25 Hz)`);
+    const kvShape = [batch, c.num_attention_heads, this.kvCache.capacity, c.head_dim] as [number, number, number, number];
+    /** Before `position` frames fill the buffer, the slots not yet written hold zeros (as the cache starts). */
+    const checkUnwritten = (name: string, d: Float32Array): Float32Array => {
+      if (position >= this.kvCache.capacity) return d;
+      const [B, H, W, D] = kvShape;
+      for (let r = 0; r < B * H; r++) {
+        for (let i = (r * W + position) * D; i < (r + 1) * W * D; i++) {
+          if (d[i] !== 0) {
+            throw new RangeError(
+              `Mimi state: "${name}" holds data in slot ${Math.floor(i / D) % W}, past cache_position ${position}: the position does not match the cache`,
+            );
+          }
+        }
+      }
+      return d;
+    };
     const created: tf.Tensor[] = [];
     try {
       const padCaches = convs.map((conv, i) => {
@@ -177,18 +201,13 @@ export class MimiModel {
         created.push(t);
         return t;
       });
-      const kvShape = [batch, c.num_attention_heads, this.kvCache.capacity, c.head_dim] as [number, number, number, number];
       const kv = Array.from({ length: L }, (_, i) => {
-        const keys = tf.tensor4d(check(`past_${2 * i}`, kvShape), kvShape);
+        const keys = tf.tensor4d(checkUnwritten(`past_${2 * i}`, check(`past_${2 * i}`, kvShape)), kvShape);
         created.push(keys); // before the values are checked: a bad past_{2i+1} must not leak the keys
-        const values = tf.tensor4d(check(`past_${2 * i + 1}`, kvShape), kvShape);
+        const values = tf.tensor4d(checkUnwritten(`past_${2 * i + 1}`, check(`past_${2 * i + 1}`, kvShape)), kvShape);
         created.push(values);
         return { keys, values };
       });
-      const pos = m.get('cache_position')!;
-      if (pos.data.length !== 1) throw new RangeError('Mimi state: "cache_position" must hold one value');
-      const position = Number(pos.data[0]);
-      if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`Mimi state: cache_position ${position} is not a non-negative integer`);
       return { padCaches, kv, position, batch };
     } catch (e) {
       for (const t of created) t.dispose();

@@ -5,7 +5,8 @@
  * A failed step leaves the state as it was.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CausalStreamingResampler } from '../../audio/causalResampler';
+import { CausalStreamingResampler, validateResamplerState } from '../../audio/causalResampler';
+import { MAX_AUDIO_ABS, firstNonFinite } from '../../util/finite';
 import { RawTensor } from '../../weights/types';
 import { MimiState, disposeMimiState } from './mimi';
 import { mimiFrameSize } from './mimiConfig';
@@ -253,6 +254,7 @@ export class MimiStream {
     };
   }
 
+  /** Replaces the whole stream state after validating it (validateMimiStreamState); nothing changes on error. */
   importState(s: MimiStreamState): void {
     if (!s || s.encoder !== 'mimi') {
       throw new TypeError(`MimiStream.importState: not a Mimi stream state (encoder: ${JSON.stringify((s as { encoder?: unknown })?.encoder)})`);
@@ -275,6 +277,7 @@ export class MimiStream {
     }
     const restore = this.resamplerSnapshot();
     try {
+      validateMimiStreamState(s, this.encoder, core.position);
       this.audioResampler.setState(s.audioResampler);
       if (this.featureResampler && s.featureResampler) this.featureResampler.setState(s.featureResampler);
       else if (this.featureResampler) this.featureResampler.reset();
@@ -295,5 +298,57 @@ export class MimiStream {
     disposeMimiState(this.core);
     this.frameConvCache?.dispose();
     this.frameConvCache = null;
+  }
+}
+
+/**
+ * The relations a Mimi stream keeps between the parts of its state (each part is validated on its own by
+ * validateResamplerState and MimiModel.importState), given the core's cache position:
+ *  - the held input sample is audio (|prev| <= MAX_AUDIO_ABS); leadingZeroDone is true once 24 kHz audio came out;
+ *  - the core has seen the 24 kHz samples the resampler gave (with the leading zero): a call of L samples gives
+ *    floor(L / hop) transformer frames, so the position lies between samples / hop - calls - 2 (finalize() may drop
+ *    a tail shorter than 2 frames) and samples / hop;
+ *  - the feature resampler has seen the downsampled frames: between (position - calls) / stride and
+ *    position / stride (a call with an odd frame count leaves one in the downsample's cache);
+ *  - frameConvCache exists once aligned frames came out, and is finite.
+ */
+export function validateMimiStreamState(s: MimiStreamState, enc: EncoderMimi, position: number): void {
+  const where = 'MimiStream.importState';
+  if (typeof s.leadingZeroDone !== 'boolean') throw new RangeError(`${where}: leadingZeroDone must be a boolean, got ${s.leadingZeroDone}`);
+  if (!Number.isSafeInteger(s.calls) || s.calls < 0) throw new RangeError(`${where}: calls must be a non-negative integer, got ${s.calls}`);
+  const audio = s.audioResampler;
+  validateResamplerState(audio, enc.inputSampleRate, enc.sampleRate, MAX_AUDIO_ABS);
+  if (s.leadingZeroDone !== audio.outTotal > 0) {
+    throw new RangeError(`${where}: leadingZeroDone ${s.leadingZeroDone} does not match the ${audio.outTotal} samples the audio resampler gave`);
+  }
+  const hop = enc.model.encoder.convs.reduce((h, c) => h * c.conv.conv.stride, 1);
+  const samples = audio.outTotal + (s.leadingZeroDone ? 1 : 0);
+  // Each call of L samples gives floor(L / hop) frames: the position lies within `calls` (+2 for a dropped
+  // finalize() tail) frames below samples / hop.
+  const most = Math.floor(samples / hop);
+  const least = Math.max(0, Math.ceil(samples / hop - s.calls - 2));
+  if (position > most || position < least) {
+    throw new RangeError(
+      `${where}: cache_position ${position} does not match the audio seen (${samples} samples at ${enc.sampleRate} Hz in ${s.calls} calls ` +
+        `make ${least === most ? most : `${least} to ${most}`} frames of ${hop})`,
+    );
+  }
+  const stride = enc.model.downsample.conv.stride;
+  const feat = s.featureResampler;
+  if (enc.skipsAlignment) {
+    if (feat !== null || s.frameConvCache !== null) throw new RangeError(`${where}: a stream at ${enc.frameHz} Hz has no feature resampler or frameConvCache state`);
+    return;
+  }
+  const seen = feat ? feat.inTotal : 0;
+  if (seen > position / stride || seen < (position - s.calls) / stride - 1) {
+    throw new RangeError(`${where}: the feature resampler has seen ${seen} frames; cache_position ${position} gives ${Math.floor(position / stride)}`);
+  }
+  if (feat) validateResamplerState(feat, enc.frameHzMimi, enc.frameHz);
+  if ((s.frameConvCache !== null) !== (feat !== null && feat.outTotal > 0)) {
+    throw new RangeError(`${where}: frameConvCache must be present exactly once aligned frames came out (${feat?.outTotal ?? 0} so far)`);
+  }
+  if (s.frameConvCache) {
+    const bad = firstNonFinite(s.frameConvCache);
+    if (bad >= 0) throw new RangeError(`${where}: frameConvCache[${bad}] is ${s.frameConvCache[bad]}; a state must be finite`);
   }
 }
