@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readWav, readWavMono, writeWav } from '../src/audio/wav';
 import { resample } from '../src/audio/resample';
-import { readSafetensors } from '../src/weights/safetensors';
+import { readSafetensors, writeSafetensors } from '../src/weights/safetensors';
 import { goldenPath, goldenSignal } from './helpers/golden';
 
 const CLI = path.join(__dirname, '..', 'bin', 'maai-encoder.js');
@@ -146,6 +146,54 @@ describe('encode', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/broken\.wav|data chunk|truncated/i);
     expect(readWav(good).sampleRate).toBe(16000);
+  });
+});
+
+// Issue 13, class 9: a float WAV far outside the audio range, and weights that overflow, never give features
+// written with exit 0.
+describe('encode and stream: out-of-range input, non-finite features', () => {
+  const burstWav = () => {
+    const x = goldenSignal('short_mix').slice(0, 32000);
+    x.fill(3e38, 16000, 16160); // 10 ms
+    const f = path.join(tmp, 'burst.wav');
+    fs.writeFileSync(f, writeWav(x, 16000, 'float32'));
+    return f;
+  };
+
+  it('refuses a burst of 3e38 with exit 2 and one line naming it, and encodes it with --clip', () => {
+    const wav = burstWav();
+    const o = path.join(tmp, 'burst.safetensors');
+    for (const args of [['encode', '--encoder', 'mimi', '--mimi-config', 'tiny', '--frame-hz', '12.5', '--weights', TINY, wav, '-o', o], ['stream', wav, '--encoder', 'mimi', '--mimi-config', 'tiny', '--weights', TINY, '-o', o]]) {
+      const r = cli(...args);
+      expect(r.code).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/burst\.wav: sample 16000 \(1\.000 s\) is 3e\+38, outside the accepted range ±65536 \(full scale is ±1\); --clip clips the input to \[-1, 1\]/);
+      expect(fs.existsSync(o)).toBe(false);
+    }
+    const r = cli('encode', '--encoder', 'mimi', '--mimi-config', 'tiny', '--frame-hz', '12.5', '--weights', TINY, '--clip', wav, '-o', o);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/160 samples clipped to \[-1, 1\]/);
+    const feats = readSafetensors(new Uint8Array(fs.readFileSync(o))).tensors.get('features')!;
+    expect(feats.shape).toEqual([25, 64]);
+    expect((feats.data as Float32Array).every(Number.isFinite)).toBe(true);
+  });
+
+  it('exits 2 without writing when the weights make the features non-finite (offline, --stream, stream -o)', () => {
+    const { tensors } = readSafetensors(new Uint8Array(fs.readFileSync(TINY)));
+    const w = tensors.get('downsample.conv.weight')!;
+    tensors.set('downsample.conv.weight', { ...w, data: new Float32Array(w.data.length).fill(3e38) });
+    const bad = path.join(tmp, 'overflow.safetensors');
+    fs.writeFileSync(bad, writeSafetensors(tensors));
+    const wav = path.join(tmp, 'ok.wav');
+    fs.writeFileSync(wav, writeWav(goldenSignal('short_mix').slice(0, 32000), 16000, 'float32'));
+    const o = path.join(tmp, 'overflow_out.safetensors');
+    const base = ['--encoder', 'mimi', '--mimi-config', 'tiny', '--frame-hz', '12.5', '--weights', bad];
+    for (const args of [['encode', ...base, wav, '-o', o], ['encode', ...base, '--stream', wav, '-o', o], ['stream', wav, ...base, '-o', o]]) {
+      const r = cli(...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/(encode|stream|EncoderMimi\.forward): the output is non-finite \(row 0, frame \d+, channel \d+: -?(Infinity|NaN)\); the weights or the config make the model overflow/);
+      expect(fs.existsSync(o)).toBe(false);
+    }
   });
 });
 
