@@ -345,9 +345,12 @@ describe('EncoderSession', () => {
   });
 
   it('refuses a CPC call rate whose window is shorter than the receptive field, or not positive', () => {
-    expect(() => new EncoderSession(cpc, { frameHz: 400 })).toThrow(/a window of 360 samples is shorter than CPC's receptive field \(\d+\)/);
-    expect(() => new EncoderSession(cpc, { frameHz: 0 })).toThrow(/frameHz must be positive, got 0/);
-    expect(() => new EncoderSession(cpc, { frameHz: NaN })).toThrow(/frameHz must be positive, got NaN/);
+    expect(() => new EncoderSession(cpc, { frameHz: 400 })).toThrow(/a window of 360 samples is shorter than CPC's receptive field \(\d+ samples\)/);
+    expect(() => new EncoderSession(cpc, { callHz: 0 })).toThrow(/call rate must be a positive number of Hz, got 0/);
+    expect(() => new EncoderSession(cpc, { frameHz: NaN })).toThrow(/call rate must be a positive number of Hz, got NaN/);
+    expect(() => new EncoderSession(cpc, { frameHz: 10, callHz: 20 })).toThrow(/callHz 20 and frameHz 10 disagree/);
+    expect(() => new EncoderSession(mimi, { context: 160 })).toThrow(/context is fixed at load \(320 samples\), got 160/);
+    expect(() => new EncoderSession(mimi, { callHz: 25 })).toThrow(/fewer than one Mimi frame \(1280 at 16 kHz\)/);
   });
 });
 

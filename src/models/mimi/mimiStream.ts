@@ -7,11 +7,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CausalStreamingResampler } from '../../audio/causalResampler';
 import { RawTensor } from '../../weights/types';
-import { MimiState, disposeMimiState } from './mimi';
+import { MimiModel, MimiState, disposeMimiState } from './mimi';
 import { mimiFrameSize } from './mimiConfig';
-import type { EncoderMimi } from './encoderMimi';
-import { toRows } from './encoderMimi';
+import { toRows } from '../input';
 import { concatRows } from '../../util/concat';
+import type { Conv1d } from '../../layers/conv1d';
+import type { EncoderStream } from '../../pipeline/types';
 
 type ResamplerState = ReturnType<CausalStreamingResampler['getState']>;
 
@@ -37,7 +38,24 @@ export interface MimiStepOptions {
   hasOverlapContext?: boolean;
 }
 
-export class MimiStream {
+/** What a MimiStream reads of its encoder (EncoderMimi). */
+export interface MimiStreamSource {
+  readonly model: MimiModel;
+  /** Causal k3 conv after the frame-rate alignment (null at 12.5 Hz). */
+  readonly frameRateConv: Conv1d | null;
+  /** Output rate, Mimi's own rate, and whether they are equal (no alignment). */
+  readonly frameHz: number;
+  readonly frameHzMimi: number;
+  readonly skipsAlignment: boolean;
+  /** Mimi's sample rate (24000). */
+  readonly sampleRate: number;
+  readonly contextSamples: number;
+  readonly outputDim: number;
+  getStreamingEmitSamples16k(): number;
+  getStreamingCallWindow16k(): number;
+}
+
+export class MimiStream implements EncoderStream {
   private audioResampler: CausalStreamingResampler;
   private featureResampler: CausalStreamingResampler | null;
   private leadingZeroDone = false;
@@ -45,7 +63,7 @@ export class MimiStream {
   private frameConvCache: tf.Tensor3D | null = null;
   calls = 0;
 
-  constructor(readonly encoder: EncoderMimi, readonly batch = 1) {
+  constructor(readonly encoder: MimiStreamSource, readonly batch = 1) {
     this.audioResampler = new CausalStreamingResampler(16000, encoder.sampleRate);
     this.featureResampler = encoder.skipsAlignment ? null : new CausalStreamingResampler(encoder.frameHzMimi, encoder.frameHz);
     this.core = encoder.model.initialState(batch);
@@ -91,7 +109,7 @@ export class MimiStream {
         this.commit(null, leadingZero);
         return empty();
       }
-      const frameSize = mimiFrameSize(enc.config);
+      const frameSize = mimiFrameSize(enc.model.config);
       if (up[0].length < frameSize) {
         // Upstream hands such a chunk to the core too, where PyTorch's conv1d fails (input shorter than the kernel).
         throw new RangeError(
@@ -195,7 +213,7 @@ export class MimiStream {
     const restore = this.resamplerSnapshot();
     const tail = this.audioResampler.flush();
     // A tail shorter than one Mimi frame cannot produce a frame (upstream's conv would fail on it): it is dropped.
-    if (tail.length === 0 || tail[0].length < mimiFrameSize(this.encoder.config)) return tf.zeros([this.batch, 0, this.encoder.outputDim]) as tf.Tensor3D;
+    if (tail.length === 0 || tail[0].length < mimiFrameSize(this.encoder.model.config)) return tf.zeros([this.batch, 0, this.encoder.outputDim]) as tf.Tensor3D;
     try {
       const out = this.encode24k(tail, true);
       this.commit(out.core, this.leadingZeroDone, out.convCache);
