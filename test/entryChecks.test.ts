@@ -362,10 +362,13 @@ describe('CausalStreamingResampler', () => {
     expect(() => new CausalStreamingResampler(Infinity, 24000)).toThrow(RangeError);
   });
 
-  it('setState refuses a state of other rates or with bad fields, leaving the resampler as it was', () => {
+  it('checkState refuses a state of other rates or with bad fields; process never changes the state it is given', () => {
     const r = new CausalStreamingResampler(16000, 24000);
-    r.process([sig(1280)]);
-    const good = r.getState();
+    const s0 = r.initialState();
+    const frozen = JSON.stringify(s0);
+    const good = r.process([sig(1280)], s0).state;
+    expect(JSON.stringify(s0)).toBe(frozen);
+    expect(r.checkState(good)).toEqual(good);
     const bad: Array<[CausalResamplerState, RegExp]> = [
       [{ ...good, orig: 8000 }, /state is for 8000 -> 24000 Hz, this resampler is 16000 -> 24000 Hz/],
       [{ ...good, next: 12.5 }, /state is for 16000 -> 12\.5 Hz/],
@@ -378,9 +381,8 @@ describe('CausalStreamingResampler', () => {
       [{ ...good, prev: [NaN] }, /prev must be null or an array of finite numbers/],
     ];
     for (const [s, msg] of bad) {
-      expect(() => r.setState(s)).toThrow(RangeError);
-      expect(() => r.setState(s)).toThrow(msg);
-      expect(r.getState()).toEqual(good);
+      expect(() => r.checkState(s)).toThrow(RangeError);
+      expect(() => r.checkState(s)).toThrow(msg);
     }
   });
 });
