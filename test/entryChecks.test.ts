@@ -15,8 +15,7 @@ import { setBackend } from '../src/backend';
 import { CausalResamplerState, CausalStreamingResampler } from '../src/audio/causalResampler';
 import { resample } from '../src/audio/resample';
 import { writeWav } from '../src/audio/wav';
-import { UsageError } from '../src/cli/args';
-import { readAudio16k } from '../src/cli/commands/encode';
+import { AudioInputError, readAudio16k } from '../src/audio/readAudio';
 import { CpcStream, CpcStreamState, EncoderCPC } from '../src/models/cpc/encoderCpc';
 import { EncoderMimi } from '../src/models/mimi/encoderMimi';
 import { EncoderSession } from '../src/pipeline/encoderSession';
@@ -404,7 +403,7 @@ describe('wrong sample rate', () => {
     expect(() => resample(Object.assign(sig(100), { 3: NaN }), 8000, 16000)).toThrow(/resample: sample 3 is NaN; audio must be finite/);
   });
 
-  describe('readAudio16k (encode command input)', () => {
+  describe('readAudio16k (audio file input)', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maai-entry-'));
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     const wav = (name: string, chans: Float32Array[], rate: number) => {
@@ -415,14 +414,15 @@ describe('wrong sample rate', () => {
 
     it('refuses a rate other than 16 kHz when resampling is off, and resamples otherwise', () => {
       const f = wav('8k.wav', [sig(8000)], 8000);
-      expect(() => readAudio16k(f, 'mix', false)).toThrow(UsageError);
-      expect(() => readAudio16k(f, 'mix', false)).toThrow(/8k\.wav: sample rate 8000 Hz, expected 16000 \(drop --no-resample to resample\)/);
+      expect(() => readAudio16k(f, 'mix', false)).toThrow(AudioInputError);
+      expect(() => readAudio16k(f, 'mix', false)).toThrow(/8k\.wav: sample rate 8000 Hz, expected 16000$/);
       expect(readAudio16k(f, 'mix', true).length).toBe(16000);
       const g = wav('16k.wav', [sig(1600)], 16000);
       expect(readAudio16k(g, 'mix', false).length).toBe(1600);
     });
 
     it('names a missing file and a channel out of range', () => {
+      expect(() => readAudio16k(path.join(tmp, 'nope.wav'), 'mix', true)).toThrow(AudioInputError);
       expect(() => readAudio16k(path.join(tmp, 'nope.wav'), 'mix', true)).toThrow(/input file not found: .*nope\.wav/);
       const f = wav('stereo.wav', [sig(1600), sig(1600, 1)], 16000);
       expect(() => readAudio16k(f, 2, true)).toThrow(/channel 2 is out of range: the file has 2 channel\(s\)/);

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { readWavMono } from '../../audio/wav';
-import { resample } from '../../audio/resample';
+import { AudioInputError, readAudio16k } from '../../audio/readAudio';
 import { runRealtime } from '../../pipeline/realtimeLoop';
 import type { AudioEncoder } from '../../pipeline/types';
 import { writeSafetensors } from '../../weights/safetensors';
@@ -14,15 +13,6 @@ export interface EncodedFeatures {
   frames: number;
   dim: number;
   frameHz: number;
-}
-
-/** Reads a WAV file as 16 kHz mono (resampling and channel selection as asked). */
-export function readAudio16k(file: string, channel: number | 'mix', allowResample: boolean): Float32Array {
-  if (!fs.existsSync(file)) throw new UsageError(`input file not found: ${file}`);
-  const { sampleRate, samples } = readWavMono(new Uint8Array(fs.readFileSync(file)), channel);
-  if (sampleRate === 16000) return samples;
-  if (!allowResample) throw new UsageError(`${file}: sample rate ${sampleRate} Hz, expected 16000 (drop --no-resample to resample)`);
-  return resample(samples, sampleRate, 16000);
 }
 
 /** Features of a 16 kHz signal: offline, or through MaAI's realtime loop (10 ms chunks, flushed at the end). */
@@ -71,7 +61,13 @@ export const encode: Command = {
     const frameHz = frameHzFlag(p, encoder);
     const channel = channelFlag(p);
     await useBackend(p);
-    const wave = readAudio16k(input, channel, !p.flags['no-resample']);
+    let wave: Float32Array;
+    try {
+      wave = readAudio16k(input, channel, !p.flags['no-resample']);
+    } catch (e) {
+      if (e instanceof AudioInputError && e.reason === 'sample-rate') throw new UsageError(`${e.message} (drop --no-resample to resample)`);
+      throw e;
+    }
     const enc = await loadEncoder(p, encoder, weightsFile, frameHz);
     let feats: EncodedFeatures;
     try {

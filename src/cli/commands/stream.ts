@@ -4,7 +4,7 @@ import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
 import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, required, useBackend } from './common';
-import { readAudio16k } from './encode';
+import { readAudio16k } from '../../audio/readAudio';
 import type { Command } from './command';
 import { concatRows } from '../../util/concat';
 
