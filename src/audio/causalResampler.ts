@@ -4,10 +4,14 @@
  * float64 (as in current MaAI; an older version kept it in float32 and drifted); the interpolation weights and the
  * mix are float32, as upstream casts the fraction to the signal's dtype.
  * Rows are independent channels (batch x channels flattened); every call must pass the same number of rows.
+ *
+ * Like the layers, it is a pure step: `process(rows, state) -> { out, state }` computes the output and the next
+ * state without touching the given one, so a caller commits the new state only once everything else succeeded.
  */
 import { pyRound } from '../util/pyRound';
 import { formatSample } from '../util/finite';
 
+/** The resampler's state as plain data (never mutated: each call returns a new one). */
 export interface CausalResamplerState {
   orig: number;
   next: number;
@@ -18,12 +22,13 @@ export interface CausalResamplerState {
   prev: number[] | null;
 }
 
-export class CausalStreamingResampler {
-  private nextT = 0;
-  private inTotal = 0;
-  private outTotal = 0;
-  private prev: Float32Array | null = null;
+export interface ResamplerResult {
+  /** New output samples per row. */
+  out: Float32Array[];
+  state: CausalResamplerState;
+}
 
+export class CausalStreamingResampler {
   constructor(readonly origFreq: number, readonly newFreq: number) {
     if (!(origFreq > 0) || !(newFreq > 0) || !Number.isFinite(origFreq) || !Number.isFinite(newFreq)) {
       throw new RangeError(`CausalStreamingResampler: rates must be positive, got ${origFreq} -> ${newFreq}`);
@@ -34,35 +39,34 @@ export class CausalStreamingResampler {
     return this.origFreq / this.newFreq;
   }
 
-  reset(): void {
-    this.nextT = 0;
-    this.inTotal = 0;
-    this.outTotal = 0;
-    this.prev = null;
+  /** The state of a fresh stream (upstream reset()). */
+  initialState(): CausalResamplerState {
+    return { orig: this.origFreq, next: this.newFreq, nextT: 0, inTotal: 0, outTotal: 0, prev: null };
   }
 
-  /** rows: one Float32Array per channel, all the same length. Returns the new output samples per row. */
-  process(rows: Float32Array[]): Float32Array[] {
+  /** rows: one Float32Array per channel, all the same length. Returns the new output samples per row and the next state. */
+  process(rows: Float32Array[], state: CausalResamplerState): ResamplerResult {
     const R = rows.length;
     if (R === 0) throw new RangeError('CausalStreamingResampler.process: no rows');
     const F = rows[0].length;
     for (const r of rows) {
       if (r.length !== F) throw new RangeError('CausalStreamingResampler.process: rows differ in length');
     }
-    if (F === 0) return rows.map(() => new Float32Array(0));
-    if (!this.prev || this.prev.length !== R) {
+    if (F === 0) return { out: rows.map(() => new Float32Array(0)), state };
+    let prev = state.prev;
+    let nextT = state.nextT;
+    if (!prev || prev.length !== R) {
       // Upstream restarts the time base when it first sees data (or the row count changes).
-      this.prev = Float32Array.from(rows, (r) => r[0]);
-      this.nextT = this.inTotal;
+      prev = rows.map((r) => r[0]);
+      nextT = state.inTotal;
     }
-    const inStart = this.inTotal;
+    const inStart = state.inTotal;
     const inEnd = inStart + F - 1;
     const step = this.stepIn;
-    const nOut = this.nextT > inEnd ? 0 : Math.floor((inEnd - this.nextT) / step) + 1;
+    const nOut = nextT > inEnd ? 0 : Math.floor((inEnd - nextT) / step) + 1;
+    const last = rows.map((r) => r[F - 1]);
     if (nOut <= 0) {
-      this.inTotal += F;
-      this.prev = Float32Array.from(rows, (r) => r[F - 1]);
-      return rows.map(() => new Float32Array(0));
+      return { out: rows.map(() => new Float32Array(0)), state: { ...state, nextT, inTotal: state.inTotal + F, prev: last } };
     }
     const f = Math.fround;
     const idx0 = new Int32Array(nOut);
@@ -70,7 +74,7 @@ export class CausalStreamingResampler {
     const w0 = new Float32Array(nOut);
     const w1 = new Float32Array(nOut);
     for (let k = 0; k < nOut; k++) {
-      const t = k * step + this.nextT;
+      const t = k * step + nextT;
       const tf = Math.floor(t);
       const frac = f(t - tf);
       // Index into [prev, x0 .. x_{F-1}]: 0 is the previous call's last sample.
@@ -81,7 +85,7 @@ export class CausalStreamingResampler {
       w1[k] = frac;
     }
     const out = rows.map((r, ri) => {
-      const p = this.prev![ri];
+      const p = prev![ri];
       const y = new Float32Array(nOut);
       for (let k = 0; k < nOut; k++) {
         const a = idx0[k] === 0 ? p : r[idx0[k] - 1];
@@ -90,46 +94,32 @@ export class CausalStreamingResampler {
       }
       return y;
     });
-    this.nextT = this.nextT + nOut * step;
-    this.inTotal += F;
-    this.outTotal += nOut;
-    this.prev = Float32Array.from(rows, (r) => r[F - 1]);
-    return out;
+    return {
+      out,
+      state: { ...state, nextT: nextT + nOut * step, inTotal: state.inTotal + F, outTotal: state.outTotal + nOut, prev: last },
+    };
   }
 
   /**
    * End of stream: emits copies of the last input sample until the output has round(inTotal * new / orig)
-   * samples in all (Python rounding, half to even). Returns empty rows when nothing is owed or nothing was seen.
+   * samples in all (Python rounding, half to even). Empty rows when nothing is owed; no rows when nothing was seen.
    */
-  flush(): Float32Array[] {
-    if (!this.prev) return [];
-    const target = pyRound(this.inTotal * (this.newFreq / this.origFreq));
-    const n = target - this.outTotal;
-    if (n <= 0) return Array.from(this.prev, () => new Float32Array(0));
-    const out = Array.from(this.prev, (p) => new Float32Array(n).fill(p));
-    this.nextT = this.nextT + n * this.stepIn;
-    this.outTotal = target;
-    return out;
-  }
-
-  getState(): CausalResamplerState {
+  flush(state: CausalResamplerState): ResamplerResult {
+    const prev = state.prev;
+    if (!prev) return { out: [], state };
+    const target = pyRound(state.inTotal * (this.newFreq / this.origFreq));
+    const n = target - state.outTotal;
+    if (n <= 0) return { out: prev.map(() => new Float32Array(0)), state };
     return {
-      orig: this.origFreq,
-      next: this.newFreq,
-      nextT: this.nextT,
-      inTotal: this.inTotal,
-      outTotal: this.outTotal,
-      prev: this.prev ? Array.from(this.prev) : null,
+      out: prev.map((p) => new Float32Array(n).fill(p)),
+      state: { ...state, nextT: state.nextT + n * this.stepIn, outTotal: target },
     };
   }
 
-  /** Replaces the state after validateResamplerState; nothing changes on error. */
-  setState(s: CausalResamplerState): void {
-    validateResamplerState(s, this.origFreq, this.newFreq);
-    this.nextT = s.nextT;
-    this.inTotal = s.inTotal;
-    this.outTotal = s.outTotal;
-    this.prev = s.prev ? Float32Array.from(s.prev) : null;
+  /** Validates a state (e.g. an imported one) for this resampler (validateResamplerState); returns a private copy. */
+  checkState(s: CausalResamplerState, prevRange = Infinity): CausalResamplerState {
+    validateResamplerState(s, this.origFreq, this.newFreq, prevRange);
+    return { orig: s.orig, next: s.next, nextT: s.nextT, inTotal: s.inTotal, outTotal: s.outTotal, prev: s.prev ? s.prev.slice() : null };
   }
 }
 
@@ -143,7 +133,7 @@ export class CausalStreamingResampler {
  * `prevRange` bounds the held samples (|prev| <= prevRange). Throws a RangeError naming the field otherwise.
  */
 export function validateResamplerState(s: CausalResamplerState, origFreq: number, newFreq: number, prevRange = Infinity): void {
-  const where = 'CausalStreamingResampler.setState';
+  const where = 'CausalStreamingResampler';
   if (!s || s.orig !== origFreq || s.next !== newFreq) {
     throw new RangeError(`${where}: state is for ${s?.orig} -> ${s?.next} Hz, this resampler is ${origFreq} -> ${newFreq} Hz`);
   }

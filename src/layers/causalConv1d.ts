@@ -7,6 +7,7 @@
  * Activations are channels-last [B, T, C]; a cache is [B, P, C].
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../util/tidy';
 import { Conv1d, Conv1dOptions } from './conv1d';
 import { Module } from './param';
 import { WeightStore } from '../weights/store';
@@ -74,16 +75,16 @@ export class CausalConv1d implements Module {
    * offline right padding extraPadding(finalLength) is appended, so the chunks together equal `forward`.
    */
   step(x: tf.Tensor3D, cache: tf.Tensor3D | null, finalLength?: number): { y: tf.Tensor3D; cache: tf.Tensor3D } {
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; cache: tf.Tensor3D }>(() => {
       const P = this.paddingTotal;
       const [B, L, C] = x.shape;
       const current = cache ?? (this.padMode === 'replicate' && P > 0 ? tf.tile(tf.slice(x, [0, 0, 0], [-1, 1, -1]), [1, P, 1]) : tf.zeros([B, P, C]));
       const full = P > 0 ? tf.concat([current as tf.Tensor3D, x], 1) : x;
       const right = finalLength === undefined ? 0 : this.extraPadding(finalLength);
       const y = right === 0 ? this.conv.forwardValid(full) : this.padMode === 'constant' ? this.conv.forwardPadded(full, 0, right) : this.conv.forwardValid(this.pad(full, 0, right));
-      const next = P > 0 ? tf.slice(full, [0, L, 0], [-1, P, -1]) : tf.zeros([B, 0, C]);
-      return { y, cache: next } as never;
-    }) as unknown as { y: tf.Tensor3D; cache: tf.Tensor3D };
+      const next = P > 0 ? tf.slice(full, [0, L, 0], [-1, P, -1]) : tf.zeros<tf.Rank.R3>([B, 0, C]);
+      return { y, cache: next };
+    });
   }
 
   variables(): tf.Variable[] {

@@ -1,8 +1,13 @@
 import * as fs from 'node:fs';
+import { AudioInputError, readAudio16k } from '../../audio/readAudio';
 import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimi/mimiConfig';
 import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
 import { BackendName, isValidWasmThreads, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, num, str } from '../args';
+import { EncoderCPC } from '../../models/cpc/encoderCpc';
+import { EncoderMimi } from '../../models/mimi/encoderMimi';
+import { openWeights } from '../../weights/store';
+import type { AudioEncoder } from '../../pipeline/types';
 
 export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
 
@@ -103,4 +108,27 @@ export function channelFlag(p: Parsed): number | 'mix' {
   const n = Number(c);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--channel must be a channel index or "mix", got "${c}"`);
   return n;
+}
+
+/** Loads the encoder `kind` from a weights file, with --name-map and (Mimi) --mimi-config; Mimi at `frameHz`. */
+export async function loadEncoder(p: Parsed, kind: 'cpc' | 'mimi', weightsFile: string, frameHz: number): Promise<AudioEncoder> {
+  const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
+  return kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
+}
+
+/** --clip: clip input samples to [-1, 1] instead of refusing samples outside ±MAX_AUDIO_ABS (encode, stream). */
+export const CLIP_FLAG: Record<string, FlagSpec> = { clip: { type: 'boolean' } };
+
+/**
+ * The input WAV of encode / stream as 16 kHz mono: --clip (with a note on stderr of how many samples were
+ * clipped), and a usage error with the hints for a sample out of range or (resampling off) another rate.
+ */
+export function readInputAudio(p: Parsed, file: string, channel: number | 'mix', allowResample: boolean): Float32Array {
+  try {
+    return readAudio16k(file, channel, allowResample, { clip: !!p.flags.clip, onClip: (n) => process.stderr.write(`${file}: ${n} samples clipped to [-1, 1]\n`) });
+  } catch (e) {
+    if (e instanceof AudioInputError && e.reason === 'range') throw new UsageError(`${e.message}; --clip clips the input to [-1, 1]`);
+    if (e instanceof AudioInputError && e.reason === 'sample-rate') throw new UsageError(`${e.message} (drop --no-resample to resample)`);
+    throw e;
+  }
 }

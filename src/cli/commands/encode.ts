@@ -1,17 +1,12 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { readWavMono } from '../../audio/wav';
-import { resample } from '../../audio/resample';
-import { EncoderCPC } from '../../models/cpc/encoderCpc';
-import { cpcRealtimeLoop } from '../../parity/runCase';
-import { openWeights } from '../../weights/store';
+import { runRealtime } from '../../pipeline/realtimeLoop';
+import type { AudioEncoder } from '../../pipeline/types';
 import { writeSafetensors } from '../../weights/safetensors';
-import { UsageError, parseArgs } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
-import type { NameMap } from '../../weights/nameMap';
-import type { Command } from './index';
-import { MAX_AUDIO_ABS, firstOutOfRange, formatSample } from '../../util/finite';
+import { parseArgs } from '../args';
+import { BACKEND_FLAG, CLIP_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, progress, readInputAudio, required, useBackend } from './common';
 import { assertFiniteFeatures } from '../../models/offline';
+import type { Command } from './command';
 
 export interface EncodedFeatures {
   data: Float32Array;
@@ -21,51 +16,20 @@ export interface EncodedFeatures {
 }
 
 /**
- * Reads a WAV file as 16 kHz mono (resampling and channel selection as asked). Samples outside the encoders'
- * range (non-finite, or |x| > MAX_AUDIO_ABS: a float WAV can hold anything) are refused with a UsageError naming
- * the first one, or with `clip` set to ±1 (non-finite ones too; NaN becomes 0) with a note on stderr.
+ * Features of a 16 kHz signal: offline (long signals in chunks with carried state, see the encoders' forward), or
+ * through MaAI's realtime loop (10 ms chunks, flushed at the end).
  */
-export function readAudio16k(file: string, channel: number | 'mix', allowResample: boolean, clip = false): Float32Array {
-  if (!fs.existsSync(file)) throw new UsageError(`input file not found: ${file}`);
-  const { sampleRate, samples } = readWavMono(new Uint8Array(fs.readFileSync(file)), channel);
-  const bad = firstOutOfRange(samples);
-  if (bad >= 0 && !clip) {
-    throw new UsageError(
-      `${file}: sample ${bad} (${(bad / sampleRate).toFixed(3)} s) is ${formatSample(samples[bad])}, outside the accepted range ±${MAX_AUDIO_ABS} ` +
-        '(full scale is ±1); --clip clips the input to [-1, 1]',
-    );
+export function encodeFeatures(enc: AudioEncoder, wave: Float32Array, stream: boolean, frameHz: number, onProgress: (done: number, total: number) => void): EncodedFeatures {
+  if (stream) {
+    const r = runRealtime(enc, wave, { callWindow: { callHz: frameHz }, onCall: onProgress });
+    return { data: r.data, frames: r.frames, dim: r.dim, frameHz: r.geometry.frameHz };
   }
-  if (clip) {
-    let n = 0;
-    for (let i = 0; i < samples.length; i++) {
-      const v = samples[i];
-      if (!(Math.abs(v) <= 1)) {
-        samples[i] = Number.isNaN(v) ? 0 : Math.sign(v);
-        n++;
-      }
-    }
-    if (n) process.stderr.write(`${file}: ${n} samples clipped to [-1, 1]\n`);
-  }
-  if (sampleRate === 16000) return samples;
-  if (!allowResample) throw new UsageError(`${file}: sample rate ${sampleRate} Hz, expected 16000 (drop --no-resample to resample)`);
-  return resample(samples, sampleRate, 16000);
-}
-
-async function encodeCpc(weightsFile: string, wave: Float32Array, stream: boolean, frameHz: number, nameMap?: NameMap): Promise<EncodedFeatures> {
-  const enc = EncoderCPC.load(await openWeights(weightsFile, { nameMap }));
+  const y = enc.forward(wave, { onProgress });
   try {
-    if (stream) {
-      const shift = Math.round(16000 / frameHz);
-      const out = cpcRealtimeLoop(enc, wave, { window: 320 + shift, shift, leadingZeros: 320 }, progress('encode'));
-      // Each call emits framesFor(window) frames (3 with EncoderCPC's k5 downsample), so the rate is that x frame_hz.
-      return { data: out.data, frames: out.shape[0], dim: out.shape[1], frameHz: enc.framesFor(320 + shift) * frameHz };
-    }
-    const y = enc.forward(wave, { onProgress: progress('encode') });
-    const r = { data: y.dataSync() as Float32Array, frames: y.shape[1], dim: y.shape[2], frameHz: 50 };
-    y.dispose(); // the data stays valid: dataSync gave a copy (wasm) or the backend's own array, now ours (cpu)
-    return r;
+    // dataSync gives a copy (wasm, tensorflow) or the backend's own array, no longer the backend's once y is disposed (cpu).
+    return { data: y.dataSync() as Float32Array, frames: y.shape[1], dim: y.shape[2], frameHz: enc.frameHz };
   } finally {
-    enc.dispose();
+    y.dispose();
   }
 }
 
@@ -85,6 +49,7 @@ export const encode: Command = {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
       ...NAME_MAP_FLAG,
+      ...CLIP_FLAG,
       encoder: { type: 'string' },
       weights: { type: 'string' },
       output: { type: 'string', short: 'o' },
@@ -93,7 +58,6 @@ export const encode: Command = {
       channel: { type: 'string' },
       'no-resample': { type: 'boolean' },
       'mimi-config': { type: 'string' },
-      clip: { type: 'boolean' },
     });
     const input = onePositional(p, 'input WAV file');
     const encoder = encoderFlag(p);
@@ -102,13 +66,13 @@ export const encode: Command = {
     const frameHz = frameHzFlag(p, encoder);
     const channel = channelFlag(p);
     await useBackend(p);
-    const wave = readAudio16k(input, channel, !p.flags['no-resample'], !!p.flags.clip);
+    const wave = readInputAudio(p, input, channel, !p.flags['no-resample']);
+    const enc = await loadEncoder(p, encoder, weightsFile, frameHz);
     let feats: EncodedFeatures;
-    if (encoder === 'cpc') {
-      feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz, nameMapFlag(p));
-    } else {
-      const { encodeMimi } = await import('./encodeMimi');
-      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'), mimiConfigFlag(p), nameMapFlag(p));
+    try {
+      feats = encodeFeatures(enc, wave, !!p.flags.stream, frameHz, progress('encode'));
+    } finally {
+      enc.dispose();
     }
     assertFiniteFeatures(feats.data, feats.frames, feats.dim, 'encode');
     const bytes = writeSafetensors([['features', { dtype: 'F32', shape: [feats.frames, feats.dim], data: feats.data }]], {

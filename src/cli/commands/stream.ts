@@ -1,16 +1,12 @@
 import * as fs from 'node:fs';
-import { EncoderCPC } from '../../models/cpc/encoderCpc';
-import { EncoderMimi } from '../../models/mimi/encoderMimi';
 import { EncoderSession } from '../../pipeline/encoderSession';
-import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
-import { readAudio16k } from './encode';
-import type { Command } from './index';
-import { concatRows } from '../../util/concat';
+import { BACKEND_FLAG, CLIP_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, readInputAudio, required, useBackend } from './common';
 import { assertFiniteFeatures } from '../../models/offline';
+import type { Command } from './command';
+import { concatRows } from '../../util/concat';
 
 export const stream: Command = {
   summary: "run MaAI's realtime loop over a WAV file and report per-call latency and real-time factor",
@@ -26,6 +22,7 @@ export const stream: Command = {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
       ...NAME_MAP_FLAG,
+      ...CLIP_FLAG,
       encoder: { type: 'string' },
       weights: { type: 'string' },
       'frame-hz': { type: 'string' },
@@ -35,7 +32,6 @@ export const stream: Command = {
       channel: { type: 'string' },
       json: { type: 'boolean' },
       'mimi-config': { type: 'string' },
-      clip: { type: 'boolean' },
     });
     const input = onePositional(p, 'input WAV file');
     const kind = encoderFlag(p);
@@ -44,11 +40,10 @@ export const stream: Command = {
     if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError(`--chunk must be a positive integer, got ${chunk}`);
     const channel = channelFlag(p);
     await useBackend(p);
-    const wave = readAudio16k(input, channel, true, !!p.flags.clip);
-    const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
+    const wave = readInputAudio(p, input, channel, true);
     const frameHz = frameHzFlag(p, kind);
-    const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
-    const session = new EncoderSession(encoder, { frameHz });
+    const encoder = await loadEncoder(p, kind, weightsFile, frameHz);
+    const session = new EncoderSession(encoder, { callHz: frameHz });
     const latencies: number[] = [];
     const parts: Float32Array[] = [];
     let frames = 0;
@@ -74,8 +69,6 @@ export const stream: Command = {
       frames += last.frames;
     }
     const elapsed = (performance.now() - t0) / 1000;
-    const features = concatRows(parts);
-    assertFiniteFeatures(features, frames, encoder.outputDim, 'stream');
     const busy = latencies.reduce((a, b) => a + b, 0) / 1000;
     const audioS = wave.length / 16000;
     const st = latencies.length ? stats(latencies) : null;
@@ -98,9 +91,11 @@ export const stream: Command = {
           `real-time factor ${report.rtf.toFixed(4)} (encoder time / audio time)${p.flags.realtime ? `, wall ${elapsed.toFixed(2)} s` : ''}\n`,
       );
     }
+    const data = concatRows(parts);
+    assertFiniteFeatures(data, frames, encoder.dim, 'stream');
     const out = str(p, 'output');
     if (out) {
-      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data: features }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
+      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.dim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
     return 0;
