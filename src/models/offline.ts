@@ -27,6 +27,16 @@ export function offlineChunkSamples(opts: OfflineOptions, hop: number, where: st
   return Math.floor(c / hop) * hop;
 }
 
+/** `onProgress` as the passes call it: (done) with the total fixed, each value of `done` reported once, in order. */
+export function progressReporter(onProgress: OfflineOptions['onProgress'], total: number): (done: number) => void {
+  let last = -1;
+  return (done) => {
+    if (!onProgress || done <= last) return;
+    last = done;
+    onProgress(done, total);
+  };
+}
+
 /** Non-finite features ([B, frames, dim] row-major) are an error: a RangeError naming `where`, the row, frame and channel. */
 export function assertFiniteFeatures(data: ArrayLike<number>, frames: number, dim: number, where: string): void {
   const i = firstNonFinite(data);

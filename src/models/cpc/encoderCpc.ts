@@ -14,7 +14,7 @@ import { setTrainable, disposeAll } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
 import { checkWave, toWaveTensor } from '../input';
-import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples } from '../offline';
+import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples, progressReporter } from '../offline';
 import { cpcForwardChunked } from './cpcChunked';
 import { tidyTyped } from '../../util/tidy';
 import type { AudioEncoder, CallWindow, CallWindowOptions, EncoderStream, WaveInput } from '../../pipeline/types';
@@ -135,22 +135,22 @@ export class EncoderCPC implements AudioEncoder {
   forward(wave: WaveInput, opts: OfflineOptions = {}): tf.Tensor3D {
     const where = 'EncoderCPC.forward';
     const chunk = offlineChunkSamples(opts, this.downsampleRatio, where);
-    const progress = opts.onProgress ?? (() => {});
     // A long Float32Array is read slice by slice, never copied whole to the backend.
     const host = wave instanceof Float32Array && wave.length > chunk ? checkWave(wave, where) : null;
     const x = host ? null : toWaveTensor(wave, where);
     const [B, T] = host ? [1, host.length] : [x!.shape[0], x!.shape[1]];
+    const progress = progressReporter(opts.onProgress, T);
     let y: tf.Tensor3D;
     try {
       this.checkLength(T);
-      progress(0, T);
+      progress(0);
       if (T <= chunk) {
         const r = this.run(x!, null);
         disposeState(r.state);
         y = r.y;
       } else {
         const read = (a: number, b: number) => (host ? tf.tensor3d(host.subarray(a, b), [1, b - a, 1]) : (tf.slice(x!, [0, a, 0], [-1, b - a, -1]) as tf.Tensor3D));
-        const r = cpcForwardChunked(this, T, B, chunk / CPCEncoder.hop, read, (done) => progress(done, T));
+        const r = cpcForwardChunked(this, T, B, chunk / CPCEncoder.hop, read, progress);
         y = tf.tensor3d(r.data, [B, r.frames, this.outputDim]);
       }
     } finally {
@@ -162,7 +162,7 @@ export class EncoderCPC implements AudioEncoder {
       y.dispose();
       throw e;
     }
-    progress(T, T);
+    progress(T);
     return y;
   }
 

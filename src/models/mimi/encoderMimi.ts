@@ -24,7 +24,7 @@ import { toRows } from '../input';
 import type { AudioEncoder, CallWindow, CallWindowOptions } from '../../pipeline/types';
 import { callWindowFor } from '../../pipeline/realtimeLoop';
 import { mimiCoreChunked } from './mimiChunked';
-import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples } from '../offline';
+import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples, progressReporter } from '../offline';
 
 export interface EncoderMimiOptions {
   /** Output frame rate (MaAI's default 10; 12.5 skips the alignment). */
@@ -155,17 +155,17 @@ export class EncoderMimi implements AudioEncoder {
     const chunk16 = offlineChunkSamples(opts, Math.ceil((frameSize * this.inputSampleRate) / this.sampleRate), where);
     const chunk24 = Math.max(1, Math.floor((chunk16 * this.sampleRate) / this.inputSampleRate / frameSize)) * frameSize;
     const T16 = rows[0].length;
-    const progress = opts.onProgress ?? (() => {});
-    progress(0, T16);
+    const progress = progressReporter(opts.onProgress, T16);
+    progress(0);
     const T24 = sincResampleLength(T16, this.inputSampleRate, this.sampleRate);
-    const y = T24 <= chunk24 ? this.forwardOneShot(rows) : this.forwardChunked(rows, chunk24, (end) => progress(Math.min(T16, Math.round((end * this.inputSampleRate) / this.sampleRate)), T16));
+    const y = T24 <= chunk24 ? this.forwardOneShot(rows) : this.forwardChunked(rows, chunk24, (end) => progress(Math.min(T16, Math.round((end * this.inputSampleRate) / this.sampleRate))));
     try {
       assertFiniteFeatures(y.dataSync(), y.shape[1], y.shape[2], where);
     } catch (e) {
       y.dispose();
       throw e;
     }
-    progress(T16, T16);
+    progress(T16);
     return y;
   }
 
