@@ -9,6 +9,7 @@ import { gelu } from '../../layers/activations';
 import { RecurrentState, disposeState } from '../../layers/recurrent';
 import { CPCEncoder } from './cpc';
 import type { EncoderCPC } from './encoderCpc';
+import { tidyTyped } from '../../util/tidy';
 
 /**
  * `read(start, end)` gives samples start .. end-1 as [B, end-start, 1] (the pass disposes it); `chunk` is the
@@ -44,16 +45,16 @@ export function cpcForwardChunked(
       const prevCarry: tf.Tensor3D | null = carry;
       let r: { y: tf.Tensor3D; ar: RecurrentState; carry: tf.Tensor3D };
       try {
-        r = tf.tidy(() => {
+        r = tidyTyped<{ y: tf.Tensor3D; ar: RecurrentState; carry: tf.Tensor3D }>(() => {
           const z = enc.gEncoder.forward(x);
           const zt = tf.slice(z, [0, t0 - a / hop, 0], [-1, t1 - t0, -1]);
           const h = enc.gAR.baseNet.forward(zt, prev);
           const full = prevCarry ? tf.concat([prevCarry, h.y], 1) : h.y;
           const L = full.shape[1];
           const n = L < k ? 0 : Math.floor((L - k) / S) + 1;
-          const y = n === 0 ? tf.zeros([batch, 0, D]) : gelu(enc.downsampleNorm.forward(enc.downsampleConv.forward(tf.slice(full, [0, 0, 0], [-1, (n - 1) * S + k, -1]))));
-          return { y, ar: h.state, carry: tf.slice(full, [0, n * S, 0], [-1, L - n * S, -1]) } as never;
-        }) as unknown as { y: tf.Tensor3D; ar: RecurrentState; carry: tf.Tensor3D };
+          const y: tf.Tensor3D = n === 0 ? tf.zeros<tf.Rank.R3>([batch, 0, D]) : gelu(enc.downsampleNorm.forward(enc.downsampleConv.forward(tf.slice(full, [0, 0, 0], [-1, (n - 1) * S + k, -1]))));
+          return { y, ar: h.state, carry: tf.slice(full, [0, n * S, 0], [-1, L - n * S, -1]) };
+        });
       } finally {
         x.dispose();
       }

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KVLayerState, StaticSlidingWindowCache } from '../../layers/kvCache';
 import type { MimiModel } from './mimi';
+import { tidyTyped } from '../../util/tidy';
 
 /** Carried between chunks; every tensor is owned by the pass. */
 interface ChunkState {
@@ -60,13 +61,13 @@ export function mimiCoreChunked(
       const x = read(start, end);
       let r: { y: tf.Tensor3D; state: ChunkState };
       try {
-        r = tf.tidy(() => {
+        r = tidyTyped<{ y: tf.Tensor3D; state: ChunkState }>(() => {
           const s = model.encoder.step(x, state.caches, last ? total : undefined);
           const t = model.encoderTransformer.step(s.y, state.position, kvCache, state.kv);
           const d = model.downsample.step(t.y, state.downsample, last ? seanetTotal : undefined);
           const next: ChunkState = { caches: s.caches, kv: t.states, downsample: d.cache, position: state.position + s.y.shape[1] };
-          return { y: d.y, state: next } as never;
-        }) as unknown as { y: tf.Tensor3D; state: ChunkState };
+          return { y: d.y, state: next };
+        });
       } finally {
         x.dispose();
       }
