@@ -18,7 +18,7 @@ const common = {
 // The library and its two subpath exports share code through chunks (one copy of every module, one WeightStore class).
 await build({
   ...common,
-  entryPoints: { index: 'src/index.ts', parity: 'src/parity/index.ts', layers: 'src/layers/index.ts' },
+  entryPoints: { index: 'src/index.ts', parity: 'src/subpaths/parity.ts', layers: 'src/subpaths/layers.ts' },
   outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

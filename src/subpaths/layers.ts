@@ -3,17 +3,17 @@
  * generic tensor layers (conv, norms, activations, recurrent cells, attention, RoPE, KV cache), the Mimi SEANet
  * and transformer, and the DSP of the audio path (sinc and causal resamplers, linear interpolation).
  */
-export * from './conv1d';
-export * from './causalConv1d';
-export * from './channelNorm';
-export * from './layerNorm';
-export * from './linear';
-export * from './activations';
-export * from './param';
-export * from './recurrent';
-export * from './rope';
-export * from './kvCache';
-export * from './attention';
+export * from '../layers/conv1d';
+export * from '../layers/causalConv1d';
+export * from '../layers/channelNorm';
+export * from '../layers/layerNorm';
+export * from '../layers/linear';
+export * from '../layers/activations';
+export * from '../layers/param';
+export * from '../layers/recurrent';
+export * from '../layers/rope';
+export * from '../layers/kvCache';
+export * from '../layers/attention';
 export * from '../models/mimi/seanet';
 export * from '../models/mimi/seanetBlock';
 export * from '../models/mimi/transformer';
