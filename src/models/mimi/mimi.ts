@@ -16,7 +16,7 @@ import { RawTensor } from '../../weights/types';
 import { MimiConfig, downsampleKernel, downsampleStride, mimiFrameSize } from './mimiConfig';
 import { SeanetEncoder } from './seanet';
 import { firstNonFinite } from '../../util/finite';
-import { FlatState, contractPositions, flatStateEntries, flatStatePosition, padName, pastName, rotateSlots } from './onnxContract';
+import { FlatState, contractPositions, flatStateEntries, flatStatePosition, onnxPadCacheName, onnxPastName, rotateSlots } from './onnxContract';
 
 /** MaAI's static KV cache length for a frame rate: mimi_sliding_cache_len + 1 = max(1, round(20 * fps) - 1) + 1. */
 export function mimiSlidingCacheLen(frameHz: number): number {
@@ -150,7 +150,7 @@ export class MimiModel {
     ];
     state.padCaches.forEach((c, i) => {
       const t = tf.tidy(() => tf.transpose(c, [0, 2, 1]));
-      out.push([padName(i), { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array }]);
+      out.push([onnxPadCacheName(i), { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array }]);
       t.dispose();
     });
     // Sliding-window order -> ring order (slot p % W holds position p) once the buffer has wrapped.
@@ -158,7 +158,7 @@ export class MimiModel {
     state.kv.forEach((l, i) => {
       for (const [j, t] of [[2 * i, l.keys], [2 * i + 1, l.values]] as const) {
         const [B, H, , D] = t.shape;
-        out.push([pastName(j), { dtype: 'F32', shape: t.shape, data: rotateSlots(t.dataSync() as Float32Array, B * H, W, D, by) }]);
+        out.push([onnxPastName(j), { dtype: 'F32', shape: t.shape, data: rotateSlots(t.dataSync() as Float32Array, B * H, W, D, by) }]);
       }
     });
     return out;
@@ -176,13 +176,13 @@ export class MimiModel {
     const convs = this.cachedConvs;
     const L = this.encoderTransformer.layers.length;
     const W = this.kvCache.capacity;
-    const need = [...convs.map((_, i) => padName(i)), ...Array.from({ length: 2 * L }, (_, j) => pastName(j))];
+    const need = [...convs.map((_, i) => onnxPadCacheName(i)), ...Array.from({ length: 2 * L }, (_, j) => onnxPastName(j))];
     for (const n of need) if (!m.has(n)) throw new RangeError(`${where}: missing "${n}" (a Mimi state has ${need.length} tensors besides the positions)`);
     const known = new Set([...need, 'cache_position', 'position_ids']);
     const extra = [...m.keys()].filter((k) => !known.has(k));
     if (extra.length) throw new RangeError(`${where}: unexpected entries ${extra.join(', ')} (a state of another encoder or config?)`);
     const position = flatStatePosition(entries, W, opts.position, where);
-    const batch = m.get(padName(0))!.shape[0];
+    const batch = m.get(onnxPadCacheName(0))!.shape[0];
     const c = this.config;
     const check = (name: string, want: number[]) => {
       const t = m.get(name)!;
@@ -194,10 +194,10 @@ export class MimiModel {
       return t.data as Float32Array;
     };
     // Every check before any tensor is made.
-    const pads = convs.map((conv, i) => check(padName(i), [batch, conv.inChannels, conv.paddingTotal]));
+    const pads = convs.map((conv, i) => check(onnxPadCacheName(i), [batch, conv.inChannels, conv.paddingTotal]));
     const kvShape = [batch, c.num_attention_heads, W, c.head_dim] as [number, number, number, number];
     const by = position >= W ? W - (position % W) : 0;
-    const pasts = Array.from({ length: 2 * L }, (_, j) => rotateSlots(check(pastName(j), kvShape), batch * c.num_attention_heads, W, c.head_dim, by));
+    const pasts = Array.from({ length: 2 * L }, (_, j) => rotateSlots(check(onnxPastName(j), kvShape), batch * c.num_attention_heads, W, c.head_dim, by));
     const padCaches = convs.map((conv, i) => tidyTyped(() => tf.transpose(tf.tensor3d(pads[i], [batch, conv.inChannels, conv.paddingTotal]), [0, 2, 1])));
     const kv = Array.from({ length: L }, (_, i) => ({ keys: tf.tensor4d(pasts[2 * i], kvShape), values: tf.tensor4d(pasts[2 * i + 1], kvShape) }));
     return { padCaches, kv, position, batch };

@@ -44,13 +44,13 @@ export interface MimiOnnxMeta {
   contract: { spec: MimiOnnxIoSpec; past_template_shapes: number[][] };
 }
 
-export const padName = (i: number, out = false) => `pad_cache_${out ? 'out_' : ''}${i}`;
-export const pastName = (j: number, out = false) => `past_${out ? 'out_' : ''}${j}`;
+export const onnxPadCacheName = (i: number, out = false) => `pad_cache_${out ? 'out_' : ''}${i}`;
+export const onnxPastName = (j: number, out = false) => `past_${out ? 'out_' : ''}${j}`;
 
 /** Input and output names in contract order. */
 export function mimiOnnxNames(numPad: number, numPast: number): { inputs: string[]; outputs: string[] } {
-  const pads = (out: boolean) => Array.from({ length: numPad }, (_, i) => padName(i, out));
-  const pasts = (out: boolean) => Array.from({ length: numPast }, (_, j) => pastName(j, out));
+  const pads = (out: boolean) => Array.from({ length: numPad }, (_, i) => onnxPadCacheName(i, out));
+  const pasts = (out: boolean) => Array.from({ length: numPast }, (_, j) => onnxPastName(j, out));
   return {
     inputs: ['wave_24k', 'cache_position', 'position_ids', ...pads(false), ...pasts(false)],
     outputs: ['embeddings', 'cache_position_out', ...pads(true), ...pasts(true)],
