@@ -21,6 +21,7 @@ import { EncoderMimi } from '../src/models/mimi/encoderMimi';
 import { EncoderSession } from '../src/pipeline/encoderSession';
 import { MIMI_TINY_OVERRIDES } from '../src/models/mimi/mimiConfig';
 import { MimiStream, MimiStreamState } from '../src/models/mimi/mimiStream';
+import { contractPositions } from '../src/models/mimi/onnxContract';
 import { RawTensor } from '../src/weights/types';
 import { openWeights } from '../src/weights/store';
 import { goldenPath } from './helpers/golden';
@@ -281,7 +282,7 @@ describe('MimiStream.importCoreState', () => {
 
   it('refuses stream states (of either encoder) in place of the flat core state', () => {
     const c = cpc.stream();
-    expectRejectedUnchanged(s, () => s.importCoreState(c.exportState() as never), TypeError, /Mimi state: expected the flat core state \(an array of \[name, tensor\] pairs or a Map\), got a "cpc" stream state/);
+    expectRejectedUnchanged(s, () => s.importCoreState(c.exportState() as never), TypeError, /Mimi state: expected the flat core state \(an array of \[name, tensor\] pairs, a Map or an object of tensors\), got a "cpc" stream state/);
     expectRejectedUnchanged(s, () => s.importCoreState(s.exportState() as never), TypeError, /got a "mimi" stream state/);
     expectRejectedUnchanged(s, () => s.importCoreState(null as never), TypeError, /got null/);
     c.dispose();
@@ -291,17 +292,22 @@ describe('MimiStream.importCoreState', () => {
     const p0 = core.find(([n]) => n === 'past_0')![1];
     const pos = s.position;
     const cases: Array<[Array<[string, RawTensor]> | Map<string, RawTensor>, RegExp]> = [
-      [withEntry('pad_cache_0', null), /Mimi state: missing "pad_cache_0" \(a Mimi state has \d+ entries\)/],
+      [withEntry('pad_cache_0', null), /Mimi state: missing "pad_cache_0" \(a Mimi state has \d+ tensors besides the positions\)/],
       [[...core, ['past_99', p0]], /unexpected entries past_99 \(a state of another encoder or config\?\)/],
       [new Map([...core, ['h', p0]]), /unexpected entries h/],
       [withEntry('past_0', { shape: [1, 4, 16, 32], data: new Float32Array(2048) }), /"past_0" is F32 \[1,4,16,32\], expected F32 \[1,4,16,16\]/],
       [withEntry('past_0', { dtype: 'F64', data: Float64Array.from(p0.data as Float32Array) }), /"past_0" is F64 \[1,4,16,16\], expected F32/],
       [withEntry('past_1', { shape: [1, 4, 16, 8], data: new Float32Array(512) }), /"past_1" is F32 \[1,4,16,8\], expected F32 \[1,4,16,16\]/], // after past_0 was made: no leak
       [withEntry('past_2', { data: Object.assign(Float32Array.from(p0.data as Float32Array), { 11: -Infinity }) }), /"past_2" value 11 is -Infinity/],
-      [withEntry('cache_position', { data: BigInt64Array.from([-1n]) }), /cache_position -1 is not a non-negative integer/],
-      [withEntry('cache_position', { shape: [2], data: BigInt64Array.from([1n, 2n]) }), /"cache_position" must hold one value/],
+      [withEntry('cache_position', { data: BigInt64Array.from([-1n, 0n]) }), /"cache_position" holds -1, not a non-negative integer/],
+      [withEntry('cache_position', { data: BigInt64Array.from([1n, 2n]) }), /cache_position \[1,2\] should be \(position 40 \+ i\) % 16/],
+      [withEntry('cache_position', { shape: [], data: BigInt64Array.from([8n]) }), /"cache_position" is I64 \[\], expected I64 \[n\]/],
+      [withEntry('position_ids', { data: BigInt64Array.from([40n, 42n]) }), /position_ids \[40,42\] are not consecutive/],
+      [withEntry('position_ids', null), /no "position_ids": an ONNX Runtime output carries no absolute position; pass \{ position \}/],
+      [withEntry('pad_cache_0', { dtype: 'I64' }), /"pad_cache_0" is I64/],
     ];
     for (const [bad, msg] of cases) expectRejectedUnchanged(s, () => s.importCoreState(bad), RangeError, msg);
+    expectRejectedUnchanged(s, () => s.importCoreState(core, { position: 41 }), RangeError, /position_ids start at 40, the given position is 41/);
     expect(s.position).toBe(pos);
   });
 
@@ -479,7 +485,7 @@ describe('tampered stream states', () => {
     expectRejectedUnchanged(s, () => s.importState(audio({ prev: [3e38] })), RangeError, /prev\[0\] = 3e\+38 is outside the accepted range ±65536/);
     // The feature resampler (12.5 -> 10 Hz) of a 10 Hz stream.
     const feat = (o: Partial<CausalResamplerState>) => ({ ...good10, featureResampler: { ...good10.featureResampler!, ...o } });
-    expectRejectedUnchanged(s10, () => s10.importState(feat({ inTotal: 2e6 })), RangeError, /feature resampler has seen 2000000 frames; cache_position \d+ gives \d+/);
+    expectRejectedUnchanged(s10, () => s10.importState(feat({ inTotal: 2e6 })), RangeError, /feature resampler has seen 2000000 frames; position \d+ gives \d+/);
     expectRejectedUnchanged(s10, () => s10.importState(feat({ nextT: 1e15 })), RangeError, /nextT 1000000000000000 is inconsistent/);
   });
 
@@ -506,17 +512,22 @@ describe('tampered stream states', () => {
   });
 
   it('refuses a cache position that does not match the caches or the audio seen', () => {
-    const pos = (st: MimiStreamState, v: bigint) => ({ ...st, core: core(st, 'cache_position', { data: BigInt64Array.from([v]) }) });
-    expectRejectedUnchanged(s, () => s.importState(pos(good, BigInt(s.position + 50))), RangeError, /cache_position 90 does not match the audio seen \(38400 samples at 24000 Hz in 20 calls make 18 to 40 frames of 960\)/);
-    expectRejectedUnchanged(s, () => s.importState(pos(good, 17n)), RangeError, /cache_position 17 does not match the audio seen/); // a full KV buffer: only the audio tells
-    expectRejectedUnchanged(s, () => s.importState(pos(good, 10n ** 15n)), RangeError, /cache_position 1000000000000000 is past 2147483647/);
-    expectRejectedUnchanged(s, () => s.importCoreState(pos(good, 10n ** 15n).core), RangeError, /cache_position 1000000000000000 is past/);
+    // Moves the absolute position (position_ids) and the ring slots (cache_position) together, as a consistent tamper.
+    const pos = (st: MimiStreamState, v: number) => {
+      const len = st.core.find(([n]) => n === 'position_ids')![1].shape[0];
+      const { cachePosition, positionIds } = contractPositions(v, len, 16);
+      return { ...st, core: core({ ...st, core: core(st, 'cache_position', { data: cachePosition }) }, 'position_ids', { data: positionIds }) };
+    };
+    expectRejectedUnchanged(s, () => s.importState(pos(good, s.position + 50)), RangeError, /position 90 does not match the audio seen \(38400 samples at 24000 Hz in 20 calls make 18 to 40 frames of 960\)/);
+    expectRejectedUnchanged(s, () => s.importState(pos(good, 17)), RangeError, /position 17 does not match the audio seen/); // a full KV buffer: only the audio tells
+    expectRejectedUnchanged(s, () => s.importState(pos(good, 1e15)), RangeError, /position 1000000000000000 is past 2147483647/);
+    expectRejectedUnchanged(s, () => s.importCoreState(pos(good, 1e15).core), RangeError, /position 1000000000000000 is past/);
     // A core whose KV buffer is not full yet: a position before the written slots contradicts the buffer.
     const young = mimi.stream();
     for (let k = 0; k < 3; k++) young.step(sig(1600, k)).dispose();
     const y = young.exportState();
     expect(young.position).toBeLessThan(16);
-    expectRejectedUnchanged(young, () => young.importCoreState(pos(y, 2n).core), RangeError, /"past_0" holds data in slot 2, past cache_position 2: the position does not match the cache/);
+    expectRejectedUnchanged(young, () => young.importCoreState(pos(y, 2).core), RangeError, /"past_0" holds data in slot 2, past position 2: the position does not match the cache/);
     expectRejectedUnchanged(young, () => young.importState({ ...y, leadingZeroDone: false }), RangeError, /leadingZeroDone false does not match the \d+ samples the audio resampler gave/);
     expectRejectedUnchanged(young, () => young.importState({ ...y, calls: -1 }), RangeError, /calls must be a non-negative integer, got -1/);
     young.dispose();

@@ -14,6 +14,20 @@ export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string
 /** For commands that read a weights file. */
 export const NAME_MAP_FLAG: Record<string, FlagSpec> = { 'name-map': { type: 'string' } };
 
+/** For commands that encode a WAV file with an encoder (encode, stream): loadEncoder and channelFlag read these. */
+export const ENCODE_FLAGS: Record<string, FlagSpec> = {
+  ...BACKEND_FLAG,
+  ...NAME_MAP_FLAG,
+  encoder: { type: 'string' },
+  weights: { type: 'string' },
+  'frame-hz': { type: 'string' },
+  channel: { type: 'string' },
+  'mimi-config': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  /** Clip input samples to [-1, 1] instead of refusing samples outside ±MAX_AUDIO_ABS (see readInputAudio). */
+  clip: { type: 'boolean' },
+};
+
 /**
  * --name-map: how to rename the tensors of the weights file before use. A preset (cpc-checkpoint: MaAI's CPC
  * training checkpoint; vap: a MaAI VAP state dict's encoder) or a JSON NameMap such as
@@ -115,9 +129,6 @@ export async function loadEncoder(p: Parsed, kind: 'cpc' | 'mimi', weightsFile: 
   const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
   return kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
 }
-
-/** --clip: clip input samples to [-1, 1] instead of refusing samples outside ±MAX_AUDIO_ABS (encode, stream). */
-export const CLIP_FLAG: Record<string, FlagSpec> = { clip: { type: 'boolean' } };
 
 /**
  * The input WAV of encode / stream as 16 kHz mono: --clip (with a note on stderr of how many samples were

@@ -4,7 +4,7 @@ import { runRealtime } from '../../pipeline/realtimeLoop';
 import type { AudioEncoder } from '../../pipeline/types';
 import { writeSafetensors } from '../../weights/safetensors';
 import { parseArgs } from '../args';
-import { BACKEND_FLAG, CLIP_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, progress, readInputAudio, required, useBackend } from './common';
+import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, progress, readInputAudio, required, useBackend } from './common';
 import { assertFiniteFeatures } from '../../models/offline';
 import type { Command } from './command';
 
@@ -46,19 +46,7 @@ export const encode: Command = {
     'state (bounded memory, same result). Samples outside ±65536 (full scale ±1) are refused unless --clip clips\n' +
     'the input to [-1, 1]; non-finite features are an error, never written.',
   async run(argv) {
-    const p = parseArgs(argv, {
-      ...BACKEND_FLAG,
-      ...NAME_MAP_FLAG,
-      ...CLIP_FLAG,
-      encoder: { type: 'string' },
-      weights: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      stream: { type: 'boolean' },
-      'frame-hz': { type: 'string' },
-      channel: { type: 'string' },
-      'no-resample': { type: 'boolean' },
-      'mimi-config': { type: 'string' },
-    });
+    const p = parseArgs(argv, { ...ENCODE_FLAGS, stream: { type: 'boolean' }, 'no-resample': { type: 'boolean' } });
     const input = onePositional(p, 'input WAV file');
     const encoder = encoderFlag(p);
     const weightsFile = required(p, 'weights');

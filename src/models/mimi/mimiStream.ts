@@ -9,6 +9,7 @@ import { CausalResamplerState, CausalStreamingResampler, validateResamplerState 
 import { MAX_AUDIO_ABS, firstNonFinite } from '../../util/finite';
 import { RawTensor } from '../../weights/types';
 import { MimiModel, MimiState, disposeMimiState } from './mimi';
+import type { FlatState } from './onnxContract';
 import { mimiFrameSize } from './mimiConfig';
 import { toRows } from '../input';
 import { concatRows } from '../../util/concat';
@@ -25,7 +26,7 @@ export interface MimiStreamState {
   frameHz: number;
   audioResampler: ResamplerState;
   leadingZeroDone: boolean;
-  /** The core state in the flat ONNX-contract form (pad_cache_i, past_j, cache_position). */
+  /** The core state in the flat ONNX-contract form (cache_position, position_ids, pad_cache_i, past_j). */
   core: Array<[string, RawTensor]>;
   featureResampler: ResamplerState | null;
   /** frame_rate_conv cache [B, k-1, C] (row-major), null before the first aligned frame. */
@@ -245,14 +246,22 @@ export class MimiStream implements EncoderStream {
     this.calls = 0;
   }
 
-  /** The core (Mimi) state in MaAI's flat ONNX-contract order. */
-  exportCoreState(): Array<[string, RawTensor]> {
-    return this.encoder.model.exportState(this.core);
+  /**
+   * The core (Mimi) state in MaAI's ONNX contract form and order (cache_position, position_ids, pad_cache_i,
+   * past_j; see onnxContract.ts): what EncoderMimiOnnx feeds its next ORT call. `framesPerCall` sets the length
+   * of the position vectors (2 per frame).
+   */
+  exportCoreState(opts: { framesPerCall?: number } = {}): Array<[string, RawTensor]> {
+    return this.encoder.model.exportState(this.core, opts);
   }
 
-  /** Replaces the core state from its flat form (validated; nothing changes on error). */
-  importCoreState(flat: Array<[string, RawTensor]> | Map<string, RawTensor>): void {
-    const next = this.encoder.model.importState(flat);
+  /**
+   * Replaces the core state from the contract's flat form: this library's export, or an ONNX Runtime session's
+   * outputs (pad_cache_out_i, past_out_j, cache_position_out, embeddings ignored) with `position` (MaAI's
+   * position_ids counter). Validated; nothing changes on error.
+   */
+  importCoreState(flat: FlatState, opts: { position?: number } = {}): void {
+    const next = this.encoder.model.importState(flat, opts);
     if (next.batch !== this.batch) {
       disposeMimiState(next);
       throw new RangeError(`MimiStream.importCoreState: state has batch ${next.batch}, the stream has batch ${this.batch}`);
@@ -330,7 +339,7 @@ export class MimiStream implements EncoderStream {
 
 /**
  * The relations a Mimi stream keeps between the parts of its state (each part is validated on its own by
- * validateResamplerState and MimiModel.importState), given the core's cache position:
+ * validateResamplerState and MimiModel.importState), given the core's absolute position (position_ids):
  *  - the held input sample is audio (|prev| <= MAX_AUDIO_ABS); leadingZeroDone is true once 24 kHz audio came out;
  *  - the core has seen the 24 kHz samples the resampler gave (with the leading zero): a call of L samples gives
  *    floor(L / hop) transformer frames, so the position lies between samples / hop - calls - 2 (finalize() may drop
@@ -356,7 +365,7 @@ export function validateMimiStreamState(s: MimiStreamState, enc: MimiStreamSourc
   const least = Math.max(0, Math.ceil(samples / hop - s.calls - 2));
   if (position > most || position < least) {
     throw new RangeError(
-      `${where}: cache_position ${position} does not match the audio seen (${samples} samples at ${enc.sampleRate} Hz in ${s.calls} calls ` +
+      `${where}: position ${position} does not match the audio seen (${samples} samples at ${enc.sampleRate} Hz in ${s.calls} calls ` +
         `make ${least === most ? most : `${least} to ${most}`} frames of ${hop})`,
     );
   }
@@ -368,7 +377,7 @@ export function validateMimiStreamState(s: MimiStreamState, enc: MimiStreamSourc
   }
   const seen = feat ? feat.inTotal : 0;
   if (seen > position / stride || seen < (position - s.calls) / stride - 1) {
-    throw new RangeError(`${where}: the feature resampler has seen ${seen} frames; cache_position ${position} gives ${Math.floor(position / stride)}`);
+    throw new RangeError(`${where}: the feature resampler has seen ${seen} frames; position ${position} gives ${Math.floor(position / stride)}`);
   }
   if (feat) validateResamplerState(feat, enc.frameHzMimi, enc.frameHz);
   if ((s.frameConvCache !== null) !== (feat !== null && feat.outTotal > 0)) {
