@@ -1,0 +1,98 @@
+/**
+ * MaAI's MultiHeadAttentionAlibi: q/k/v/proj Linear layers without bias, scores scaled by 1/sqrt(dim) (the whole
+ * model dim, not the head size), plus an ALiBi bias m_h * j over the key index j of the current window, a causal
+ * mask and a context-limit mask. Keys and values of earlier frames come in as `past` and the grown tensors go out.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Linear } from '../../layers/linear';
+import { Module, param } from '../../layers/param';
+import { WeightStore } from '../../weights/store';
+
+/** Keys and values of one attention, [B, H, L, headDim]. */
+export interface KV {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+/**
+ * Additive bias + mask [H, T, L] for T queries after P cached frames (L = P + T): m_h * j, -Infinity where j > i
+ * or (contextLimit > 0 and j < i - contextLimit + 1), with i = P + t.
+ */
+export function alibiBias(slopes: Float32Array, past: number, T: number, contextLimit: number): tf.Tensor3D {
+  const H = slopes.length;
+  const L = past + T;
+  const out = new Float32Array(H * T * L);
+  for (let h = 0; h < H; h++) {
+    for (let t = 0; t < T; t++) {
+      const i = past + t;
+      const row = (h * T + t) * L;
+      for (let j = 0; j < L; j++) {
+        const masked = j > i || (contextLimit > 0 && j < i - contextLimit + 1);
+        out[row + j] = masked ? -Infinity : Math.fround(slopes[h] * j);
+      }
+    }
+  }
+  return tf.tensor3d(out, [H, T, L]);
+}
+
+export class MultiHeadAttentionAlibi implements Module {
+  readonly headDim: number;
+  readonly scale: number;
+  /** Host copy of the slopes (for building the bias). */
+  readonly slopes: Float32Array;
+  readonly m: tf.Variable;
+
+  constructor(
+    readonly dim: number,
+    readonly heads: number,
+    readonly key: Linear,
+    readonly query: Linear,
+    readonly value: Linear,
+    readonly proj: Linear,
+    slopes: Float32Array,
+    name = 'mha',
+  ) {
+    if (dim % heads) throw new RangeError(`${name}: dim ${dim} is not divisible by ${heads} heads`);
+    this.headDim = dim / heads;
+    this.scale = 1 / Math.sqrt(dim);
+    this.slopes = Float32Array.from(slopes);
+    this.m = param(tf.tensor1d(this.slopes), `${name}.m`);
+  }
+
+  /** Loads `${prefix}.{key,query,value,proj}.weight` and the slopes `${prefix}.m` [heads]. */
+  static load(store: WeightStore, prefix: string, dim: number, heads: number): MultiHeadAttentionAlibi {
+    const lin = (n: string) => Linear.load(store, `${prefix}.${n}`, dim, dim);
+    const slopes = store.getArray(`${prefix}.m`, [heads]);
+    return new MultiHeadAttentionAlibi(dim, heads, lin('key'), lin('query'), lin('value'), lin('proj'), slopes, prefix);
+  }
+
+  private split(x: tf.Tensor3D): tf.Tensor4D {
+    const [B, T] = x.shape;
+    return tf.transpose(tf.reshape(x, [B, T, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+  }
+
+  /**
+   * q: [B, T, dim] query input, kv: [B, T, dim] key/value input (the same frames), past: cached K/V of earlier
+   * frames (or null). Returns y [B, T, dim] and the K/V over past + new frames (new tensors; `past` is untouched).
+   */
+  forward(q: tf.Tensor3D, kv: tf.Tensor3D, past: KV | null, contextLimit: number): { y: tf.Tensor3D; cache: KV } {
+    return tf.tidy(() => {
+      const [B, T] = q.shape;
+      const kNew = this.split(this.key.forward(kv));
+      const vNew = this.split(this.value.forward(kv));
+      const Q = this.split(this.query.forward(q));
+      const K = past ? (tf.concat([past.k, kNew], 2) as tf.Tensor4D) : kNew;
+      const V = past ? (tf.concat([past.v, vNew], 2) as tf.Tensor4D) : vNew;
+      const P = past ? past.k.shape[2] : 0;
+      // Upstream's order: (q . k) * scale, then + (m_h * j + mask).
+      const att = tf.add(tf.mul(tf.matMul(Q, K, false, true), this.scale), alibiBias(this.slopes, P, T, contextLimit));
+      const y = tf.matMul(tf.softmax(att, -1), V);
+      const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, this.dim]) as tf.Tensor3D;
+      return { y: this.proj.forward(merged), cache: { k: K, v: V } } as never;
+    }) as unknown as { y: tf.Tensor3D; cache: KV };
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.key.variables(), ...this.query.variables(), ...this.value.variables(), ...this.proj.variables(), this.m];
+  }
+}
