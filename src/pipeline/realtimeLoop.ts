@@ -59,6 +59,20 @@ export class RealtimeBuffer {
     this.start += this.window - this.context;
   }
 
+  /** A copy of the buffered samples (context included), for exporting a stream's state. */
+  contents(): Float32Array {
+    return this.buf.slice(this.start);
+  }
+
+  /** Replaces the buffered samples (as returned by `contents`; at least `context` of them). */
+  restore(samples: Float32Array): void {
+    if (!(samples instanceof Float32Array) || samples.length < this.context) {
+      throw new RangeError(`RealtimeBuffer.restore: expected a Float32Array of at least ${this.context} samples`);
+    }
+    this.buf = samples.slice();
+    this.start = 0;
+  }
+
   /** New samples waiting for the next call (beyond the context). */
   get pending(): number {
     return Math.max(0, this.length - this.context);

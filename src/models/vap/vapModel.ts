@@ -28,6 +28,23 @@ export interface VapOutput extends VapProbabilities {
   vad: tf.Tensor3D;
 }
 
+/** Upstream's name of each output (the golden-vap tensor names). */
+export const VAP_OUTPUT_NAMES: ReadonlyArray<[keyof VapOutput, string]> = [
+  ['arChannelOut1', 'ar_channel_out1'],
+  ['arChannelOut2', 'ar_channel_out2'],
+  ['stereoOut1', 'stereo_out1'],
+  ['stereoOut2', 'stereo_out2'],
+  ['combined', 'combined'],
+  ['logits', 'logits'],
+  ['vadLogit', 'vad_logit'],
+  ['vad', 'vad'],
+  ['pNow', 'p_now'],
+  ['pFuture', 'p_future'],
+  ['pBins', 'p_bins'],
+  ['pBinsNow', 'p_bins_now'],
+  ['pBinsFuture', 'p_bins_future'],
+];
+
 export function disposeOutput(o: VapOutput): void {
   tf.dispose(Object.values(o) as tf.Tensor[]);
 }
