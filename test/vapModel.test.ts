@@ -1,7 +1,7 @@
 /** VapGPT against the golden-vap cases, from the stored VAP inputs x1, x2: every intermediate, offline and stepped. */
 import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
-import { VapGPT, VapOutput, disposeOutput } from '../src/models/vap/vapModel';
+import { VapGPT, VapOutput, VAP_OUTPUT_NAMES, disposeOutput } from '../src/models/vap/vapModel';
 import { vapConfigFor, inspectVapCheckpoint } from '../src/models/vap/vapConfig';
 import { cacheLength, disposeCache, VapCache } from '../src/models/vap/vapCache';
 import { openWeights } from '../src/weights/store';
@@ -13,21 +13,7 @@ beforeAll(async () => {
   await setBackend('wasm');
 });
 
-const OUT_NAMES: Array<[keyof VapOutput, string]> = [
-  ['arChannelOut1', 'ar_channel_out1'],
-  ['arChannelOut2', 'ar_channel_out2'],
-  ['stereoOut1', 'stereo_out1'],
-  ['stereoOut2', 'stereo_out2'],
-  ['combined', 'combined'],
-  ['logits', 'logits'],
-  ['vadLogit', 'vad_logit'],
-  ['vad', 'vad'],
-  ['pNow', 'p_now'],
-  ['pFuture', 'p_future'],
-  ['pBins', 'p_bins'],
-  ['pBinsNow', 'p_bins_now'],
-  ['pBinsFuture', 'p_bins_future'],
-];
+const OUT_NAMES = VAP_OUTPUT_NAMES;
 
 async function loadModel(c: GoldenCase): Promise<VapGPT> {
   const store = await openWeights(goldenVapPath('weights', String(c.meta.vap_manifest)));

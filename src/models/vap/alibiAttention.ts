@@ -59,6 +59,24 @@ export class MultiHeadAttentionAlibi implements Module {
     this.m = param(tf.tensor1d(this.slopes), `${name}.m`);
   }
 
+  /** The bias + mask of the last (past, T, contextLimit) seen: a stream reuses it every step once the cache is full. */
+  private bias: { key: string; t: tf.Tensor3D } | null = null;
+
+  private biasFor(past: number, T: number, contextLimit: number): tf.Tensor3D {
+    const key = `${past},${T},${contextLimit}`;
+    if (this.bias?.key !== key) {
+      this.bias?.t.dispose();
+      this.bias = { key, t: tf.keep(alibiBias(this.slopes, past, T, contextLimit)) };
+    }
+    return this.bias.t;
+  }
+
+  /** Frees the cached bias (not a variable). */
+  disposeBias(): void {
+    this.bias?.t.dispose();
+    this.bias = null;
+  }
+
   /** Loads `${prefix}.{key,query,value,proj}.weight` and the slopes `${prefix}.m` [heads]. */
   static load(store: WeightStore, prefix: string, dim: number, heads: number): MultiHeadAttentionAlibi {
     const lin = (n: string) => Linear.load(store, `${prefix}.${n}`, dim, dim);
@@ -85,7 +103,7 @@ export class MultiHeadAttentionAlibi implements Module {
       const V = past ? (tf.concat([past.v, vNew], 2) as tf.Tensor4D) : vNew;
       const P = past ? past.k.shape[2] : 0;
       // Upstream's order: (q . k) * scale, then + (m_h * j + mask).
-      const att = tf.add(tf.mul(tf.matMul(Q, K, false, true), this.scale), alibiBias(this.slopes, P, T, contextLimit));
+      const att = tf.add(tf.mul(tf.matMul(Q, K, false, true), this.scale), this.biasFor(P, T, contextLimit));
       const y = tf.matMul(tf.softmax(att, -1), V);
       const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, this.dim]) as tf.Tensor3D;
       return { y: this.proj.forward(merged), cache: { k: K, v: V } } as never;

@@ -42,21 +42,27 @@ export class GPT implements Module {
   }
 }
 
-/** The stereo caches, one KV per layer each: self-attention of tower 1 / 2, cross-attention of tower 1 / 2. */
+/** Stereo caches, one KV per layer each, with the two towers as batch rows [tower 1 rows; tower 2 rows]. */
 export interface StereoCache {
-  cross1: KV[];
-  cross2: KV[];
-  cross1_c: KV[];
-  cross2_c: KV[];
+  /** Self-attention K/V (upstream cross1 / cross2). */
+  self: KV[];
+  /** Cross-attention K/V (upstream cross1_c, projected from tower 2's input / cross2_c, from tower 1's). */
+  cross: KV[];
 }
 
 export interface StereoOutput {
-  /** Combinator output. */
+  /** Combinator output [B, T, dim]. */
   x: tf.Tensor3D;
-  /** Tower outputs. */
+  /** Tower outputs [B, T, dim]. */
   x1: tf.Tensor3D;
   x2: tf.Tensor3D;
   cache: StereoCache;
+}
+
+/** [first half; second half] -> [second half; first half] along the batch. */
+function swapHalves(x: tf.Tensor3D): tf.Tensor3D {
+  const [a, b] = tf.split(x, 2, 0);
+  return tf.concat([b, a], 0) as tf.Tensor3D;
 }
 
 export class GPTStereo implements Module {
@@ -67,23 +73,22 @@ export class GPTStereo implements Module {
     return new GPTStereo(layers, Combinator.load(store, `${prefix}.combinator`, d.dim));
   }
 
-  forward(x1: tf.Tensor3D, x2: tf.Tensor3D, past: StereoCache | null, contextLimit: number): StereoOutput {
+  /**
+   * x: [2B, T, dim] = [tower 1 inputs; tower 2 inputs]. The towers share weights, so both run as one batch; each
+   * tower's cross-attention reads the other tower's layer input (both towers read this layer's inputs).
+   */
+  forward(x: tf.Tensor3D, past: StereoCache | null, contextLimit: number): StereoOutput {
     return tf.tidy(() => {
-      let a1 = x1;
-      let a2 = x2;
-      const cache: StereoCache = { cross1: [], cross2: [], cross1_c: [], cross2_c: [] };
+      let a = x;
+      const cache: StereoCache = { self: [], cross: [] };
       this.layers.forEach((layer, i) => {
-        // Both towers read this layer's inputs: tower 2 does not see tower 1's new output.
-        const r1 = layer.forward(a1, a2, past ? { self: past.cross1[i], cross: past.cross1_c[i] } : null, contextLimit);
-        const r2 = layer.forward(a2, a1, past ? { self: past.cross2[i], cross: past.cross2_c[i] } : null, contextLimit);
-        a1 = r1.y;
-        a2 = r2.y;
-        cache.cross1.push(r1.cache.self!);
-        cache.cross1_c.push(r1.cache.cross!);
-        cache.cross2.push(r2.cache.self!);
-        cache.cross2_c.push(r2.cache.cross!);
+        const r = layer.forward(a, swapHalves(a), past ? { self: past.self[i], cross: past.cross[i] } : null, contextLimit);
+        a = r.y;
+        cache.self.push(r.cache.self!);
+        cache.cross.push(r.cache.cross!);
       });
-      return { x: this.combinator.forward(a1, a2), x1: a1, x2: a2, cache } as never;
+      const [x1, x2] = tf.split(a, 2, 0) as [tf.Tensor3D, tf.Tensor3D];
+      return { x: this.combinator.forward(x1, x2), x1, x2, cache } as never;
     }) as unknown as StereoOutput;
   }
 

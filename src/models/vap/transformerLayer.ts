@@ -58,6 +58,10 @@ export class TransformerLayer implements Module {
     }) as unknown as { y: tf.Tensor3D; cache: LayerCache };
   }
 
+  attentions(): MultiHeadAttentionAlibi[] {
+    return this.cross ? [this.mha, this.cross.mhaCross] : [this.mha];
+  }
+
   variables(): tf.Variable[] {
     const c = this.cross ? [...this.cross.lnSrcAttn.variables(), ...this.cross.mhaCross.variables()] : [];
     return [...this.lnSelfAttn.variables(), ...this.mha.variables(), ...this.lnFfnetwork.variables(), ...this.ff1.variables(), ...this.ff2.variables(), ...c];

@@ -86,8 +86,8 @@ export class VapGPT implements Module {
       if (x.shape[1] < 1) throw new RangeError(`VapGPT: ${n} has no frames`);
     }
     if (!tf.util.arraysEqual(x1.shape, x2.shape)) throw new RangeError(`VapGPT: x1 [${x1.shape}] and x2 [${x2.shape}] differ`);
-    if (cache && cache.ar1[0] && cache.ar1[0].k.shape[0] !== x1.shape[0]) {
-      throw new RangeError(`VapGPT: cache has batch ${cache.ar1[0].k.shape[0]}, inputs have batch ${x1.shape[0]}`);
+    if (cache && cache.ar[0] && cache.ar[0].k.shape[0] !== 2 * x1.shape[0]) {
+      throw new RangeError(`VapGPT: cache has batch ${cache.ar[0].k.shape[0] / 2}, inputs have batch ${x1.shape[0]}`);
     }
   }
 
@@ -96,14 +96,17 @@ export class VapGPT implements Module {
     this.check(x1, x2, cache);
     const cl = this.config.contextLimit;
     return tf.tidy(() => {
-      const c1 = this.arChannel.forward(x1, cache?.ar1 ?? null, cl);
-      const c2 = this.arChannel.forward(x2, cache?.ar2 ?? null, cl);
-      const s = this.ar.forward(c1.y, c2.y, cache, cl);
+      // The two channels run as one batch: rows [x1; x2] (same weights, separate caches per row).
+      const B = x1.shape[0];
+      const c = this.arChannel.forward(tf.concat([x1, x2], 0) as tf.Tensor3D, cache?.ar ?? null, cl);
+      const s = this.ar.forward(c.y, cache, cl);
+      const [o1, o2] = tf.split(c.y, 2, 0) as [tf.Tensor3D, tf.Tensor3D];
       const logits = this.vapHead.forward(s.x);
-      const vadLogit = tf.concat([this.vaClassifier.forward(s.x1), this.vaClassifier.forward(s.x2)], 2) as tf.Tensor3D;
+      const va = this.vaClassifier.forward(tf.concat([s.x1, s.x2], 0) as tf.Tensor3D);
+      const vadLogit = tf.concat([tf.slice(va, [0, 0, 0], [B, -1, -1]), tf.slice(va, [B, 0, 0], [B, -1, -1])], 2) as tf.Tensor3D;
       const out: VapOutput = {
-        arChannelOut1: c1.y,
-        arChannelOut2: c2.y,
+        arChannelOut1: o1,
+        arChannelOut2: o2,
         stereoOut1: s.x1,
         stereoOut2: s.x2,
         combined: s.x,
@@ -112,7 +115,7 @@ export class VapGPT implements Module {
         vad: tf.sigmoid(vadLogit),
         ...this.objective.probabilities(logits),
       };
-      return { out, cache: { ar1: c1.cache, ar2: c2.cache, ...s.cache } } as never;
+      return { out, cache: { ar: c.cache, ...s.cache } } as never;
     }) as unknown as { out: VapOutput; cache: VapCache };
   }
 
@@ -141,6 +144,7 @@ export class VapGPT implements Module {
   }
 
   dispose(): void {
+    for (const l of [...this.arChannel.layers, ...this.ar.layers]) for (const a of l.attentions()) a.disposeBias();
     disposeAll(this.variables());
     this.objective.dispose();
   }
