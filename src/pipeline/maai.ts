@@ -232,7 +232,7 @@ export class Maai {
     if (!Array.isArray(s.buffers) || s.buffers.length !== 2) throw new RangeError('Maai.importState: buffers must hold the two channels');
     const bufs = s.buffers.map((b, i) => {
       const rb = new RealtimeBuffer(this.window, this.contextSamples);
-      if (!(b instanceof Float32Array)) throw new RangeError(`Maai.importState: buffers[${i}] must be a Float32Array`);
+      if (Object.prototype.toString.call(b) !== '[object Float32Array]') throw new RangeError(`Maai.importState: buffers[${i}] must be a Float32Array`);
       assertFinite(b, `Maai.importState buffers[${i}]`);
       rb.restore(b);
       return rb;

@@ -98,7 +98,7 @@ export function importCache(
     if (s.length !== 4 || s[0] !== dims.batch || s[1] !== dims.heads || s[2] !== P || s[3] !== dims.headDim) {
       throw new RangeError(`${where}: "${name}" has shape [${s}], expected [${dims.batch}, ${dims.heads}, ${P}, ${dims.headDim}]`);
     }
-    if (t.dtype !== 'F32' || !(t.data instanceof Float32Array)) throw new RangeError(`${where}: "${name}" must be F32`);
+    if (t.dtype !== 'F32' || Object.prototype.toString.call(t.data) !== '[object Float32Array]') throw new RangeError(`${where}: "${name}" must be F32`);
     const bad = firstNonFinite(t.data);
     if (bad >= 0) throw new RangeError(`${where}: "${name}"[${bad}] is ${t.data[bad]}; a state must be finite`);
   }
