@@ -52,7 +52,6 @@ export async function buildVap(o: VapBuildOptions): Promise<BuiltVap> {
   const info = inspectVapCheckpoint(vap);
   if (o.encoder && o.encoder !== info.encoder) throw new WeightError(`${vap.label}: a ${info.encoder} VAP checkpoint, but the encoder asked for is ${o.encoder}`);
   const frameHz = o.frameHz ?? info.frameHz;
-  if (frameHz === undefined) throw new WeightError(`${vap.label}: the frame rate cannot be read from the checkpoint (a Mimi model with frame_rate_conv): give frameHz`);
   const encoder = VapEncoder.load(info.encoder, vap, enc, { frameHz, mimiConfig: o.mimiConfig });
   try {
     return { model: VapGPT.load(vap, vapConfigFor(info, frameHz, o.contextLenSec ?? 20)), encoder, info };

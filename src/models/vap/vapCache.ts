@@ -99,8 +99,9 @@ export function importCache(
       throw new RangeError(`${where}: "${name}" has shape [${s}], expected [${dims.batch}, ${dims.heads}, ${P}, ${dims.headDim}]`);
     }
     if (t.dtype !== 'F32' || Object.prototype.toString.call(t.data) !== '[object Float32Array]') throw new RangeError(`${where}: "${name}" must be F32`);
-    const bad = firstNonFinite(t.data);
-    if (bad >= 0) throw new RangeError(`${where}: "${name}"[${bad}] is ${t.data[bad]}; a state must be finite`);
+    const data = t.data as Float32Array;
+    const bad = firstNonFinite(data);
+    if (bad >= 0) throw new RangeError(`${where}: "${name}"[${bad}] is ${data[bad]}; a state must be finite`);
   }
   const out = {} as VapCache;
   for (const [g, key1, key2] of GROUPS) {

@@ -33,8 +33,11 @@ export interface VapCheckpointInfo {
   ffnDim: number;
   /** CPC: the downsample kernel (training used kernel = 100 / frame_hz). */
   downsampleKernel?: number;
-  /** CPC: 100 / kernel; Mimi: 12.5 unless a frame_rate_conv says it was aligned to another rate (then unknown). */
-  frameHz?: number;
+  /**
+   * CPC: 100 / kernel (training used kernel = stride = 100 / frame_hz). Mimi: 12.5, the rate of MaAI's Mimi VAP
+   * models (their state dicts carry an encoder.frame_rate_conv that only other rates would use).
+   */
+  frameHz: number;
   /** Mimi: the encoder feature size decrease_dimension reads. */
   encoderDim?: number;
 }
@@ -58,8 +61,7 @@ export function inspectVapCheckpoint(store: WeightStore): VapCheckpointInfo {
   const numHeads = store.shapeOf('ar_channel.layers.0.mha.m')[0];
   const ffnDim = store.shapeOf('ar_channel.layers.0.ffnetwork.0.weight')[0];
   if (store.has('decrease_dimension.weight')) {
-    const hasRateConv = store.has('encoder.frame_rate_conv.weight');
-    return { encoder: 'mimi', dim, channelLayers, crossLayers, numHeads, ffnDim, encoderDim: store.shapeOf('decrease_dimension.weight')[1], frameHz: hasRateConv ? undefined : 12.5 };
+    return { encoder: 'mimi', dim, channelLayers, crossLayers, numHeads, ffnDim, encoderDim: store.shapeOf('decrease_dimension.weight')[1], frameHz: 12.5 };
   }
   if (store.has('encoder.downsample.1.weight')) {
     const k = store.shapeOf('encoder.downsample.1.weight')[2];
