@@ -51,7 +51,7 @@ function collect(out: VapOutput, rows: Record<string, Float32Array[]>, pick?: nu
 }
 
 describe('VapGPT offline (one forward over all frames)', () => {
-  for (const name of ['vap_cpc_offline_duo_short', 'vap_mimi_tiny_offline_duo_short', 'vap_cpc_stream_duo_long']) {
+  for (const name of ['vap_cpc_offline_duo_short', 'vap_mimi_tiny_offline_duo_short']) {
     test(name, async () => {
       const c = goldenVapCase(name);
       const model = await loadModel(c);

@@ -71,10 +71,11 @@ export class MultiHeadAttentionAlibi implements Module {
     return this.bias.t;
   }
 
-  /** Frees the cached bias (not a variable). */
+  /** Frees the cached bias and fused weights (not variables). */
   disposeBias(): void {
     this.bias?.t.dispose();
     this.bias = null;
+    this.disposeFused();
   }
 
   /** Loads `${prefix}.{key,query,value,proj}.weight` and the slopes `${prefix}.m` [heads]. */
@@ -84,26 +85,59 @@ export class MultiHeadAttentionAlibi implements Module {
     return new MultiHeadAttentionAlibi(dim, heads, lin('key'), lin('query'), lin('value'), lin('proj'), slopes, prefix);
   }
 
-  private split(x: tf.Tensor3D): tf.Tensor4D {
-    const [B, T] = x.shape;
-    return tf.transpose(tf.reshape(x, [B, T, this.heads, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
+  /** Inference copies: [Wq * scale | Wk | Wv] and [Wk | Wv] ([dim, 3 dim], [dim, 2 dim]), rebuilt when a weight changes. */
+  private fused: { qkv: tf.Tensor2D; kv: tf.Tensor2D; from: object[] } | null = null;
+
+  private fusedWeights(): { qkv: tf.Tensor2D; kv: tf.Tensor2D } {
+    const from = [this.query.weightT.dataId, this.key.weightT.dataId, this.value.weightT.dataId];
+    if (!this.fused || this.fused.from.some((d, i) => d !== from[i])) {
+      this.disposeFused();
+      // The scale is a power of two for every dim that is a power of four (1/16 at 256): folding it into Wq
+      // scales every product exactly, so q.k * scale is unchanged; other dims round differently in the last bit.
+      const { qkv, kv } = tf.tidy(() => ({
+        qkv: tf.concat([tf.mul(this.query.weightT, this.scale), this.key.weightT, this.value.weightT], 1) as tf.Tensor2D,
+        kv: tf.concat([this.key.weightT, this.value.weightT], 1) as tf.Tensor2D,
+      }));
+      this.fused = { qkv: tf.keep(qkv), kv: tf.keep(kv), from };
+    }
+    return this.fused;
+  }
+
+  /** Frees the fused copies and the cached bias (not variables). */
+  disposeFused(): void {
+    if (this.fused) tf.dispose([this.fused.qkv, this.fused.kv]);
+    this.fused = null;
+  }
+
+  /** [B, T, n * dim] -> n tensors [B, H, T, headDim]. */
+  private splitHeads(x: tf.Tensor, B: number, T: number, n: number): tf.Tensor4D[] {
+    const h = tf.transpose(tf.reshape(x, [B, T, n * this.heads, this.headDim]), [0, 2, 1, 3]);
+    return n === 1 ? [h as tf.Tensor4D] : (tf.split(h, n, 1) as tf.Tensor4D[]);
   }
 
   /**
-   * q: [B, T, dim] query input, kv: [B, T, dim] key/value input (the same frames), past: cached K/V of earlier
-   * frames (or null). Returns y [B, T, dim] and the K/V over past + new frames (new tensors; `past` is untouched).
+   * q: [B, T, dim] query input, kv: [B, T, dim] key/value input (the same frames; the same tensor for
+   * self-attention), past: cached K/V of earlier frames (or null). Returns y [B, T, dim] and the K/V over past +
+   * new frames (new tensors; `past` is untouched).
    */
   forward(q: tf.Tensor3D, kv: tf.Tensor3D, past: KV | null, contextLimit: number): { y: tf.Tensor3D; cache: KV } {
     return tf.tidy(() => {
-      const [B, T] = q.shape;
-      const kNew = this.split(this.key.forward(kv));
-      const vNew = this.split(this.value.forward(kv));
-      const Q = this.split(this.query.forward(q));
+      const [B, T, C] = q.shape;
+      const w = this.fusedWeights();
+      let Q: tf.Tensor4D;
+      let kNew: tf.Tensor4D;
+      let vNew: tf.Tensor4D;
+      if (q === kv) {
+        [Q, kNew, vNew] = this.splitHeads(tf.matMul(tf.reshape(q, [B * T, C]), w.qkv), B, T, 3);
+      } else {
+        [Q] = this.splitHeads(tf.mul(this.query.forward(q), this.scale), B, T, 1);
+        [kNew, vNew] = this.splitHeads(tf.matMul(tf.reshape(kv, [B * T, C]), w.kv), B, T, 2);
+      }
       const K = past ? (tf.concat([past.k, kNew], 2) as tf.Tensor4D) : kNew;
       const V = past ? (tf.concat([past.v, vNew], 2) as tf.Tensor4D) : vNew;
       const P = past ? past.k.shape[2] : 0;
-      // Upstream's order: (q . k) * scale, then + (m_h * j + mask).
-      const att = tf.add(tf.mul(tf.matMul(Q, K, false, true), this.scale), this.biasFor(P, T, contextLimit));
+      // Upstream's order: (q . k) * scale (the scale is folded into q above), then + (m_h * j + mask).
+      const att = tf.add(tf.matMul(Q, K, false, true), this.biasFor(P, T, contextLimit));
       const y = tf.matMul(tf.softmax(att, -1), V);
       const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, this.dim]) as tf.Tensor3D;
       return { y: this.proj.forward(merged), cache: { k: K, v: V } } as never;
