@@ -100,3 +100,23 @@ test('tensor count stays flat over many steps; bad input is rejected without a s
   expect(() => new Maai(cpc.model, cpc.encoder, { inferenceChunkFrames: 2 })).toThrow(/needs the Mimi encoder/);
   m.dispose();
 });
+
+test("dropFirstEncoderOutput (Maai's ONNX-Mimi path) skips the first encoder output", () => {
+  const m = new Maai(mimi.model, mimi.encoder, { dropFirstEncoderOutput: true });
+  const r = feed(m, w1.subarray(0, 6400), w2.subarray(0, 6400), [160]);
+  expect(r.map((x) => [x.step, x.endSample])).toEqual([[0, 2560], [1, 3840], [2, 5120], [3, 6400]]);
+  m.dispose();
+});
+
+test('a VAP step with bad inputs throws and leaves the cache usable', () => {
+  const x = tf.zeros([1, 1, 256]) as tf.Tensor3D;
+  const first = cpc.model.step(x, x, null);
+  const before = tf.memory().numTensors;
+  const bad = tf.zeros([1, 1, 128]) as tf.Tensor3D;
+  expect(() => cpc.model.step(bad, bad, first.cache)).toThrow(/x1 must be \[B, T, 256\], got \[1,1,128\]/);
+  expect(() => cpc.model.step(x, tf.zeros([1, 2, 256]) as tf.Tensor3D, first.cache)).toThrow(/x1 \[1,1,256\] and x2 \[1,2,256\] differ/);
+  expect(tf.memory().numTensors).toBe(before + 2);
+  const next = cpc.model.step(x, x, first.cache);
+  expect(next.cache.ar[0].k.shape).toEqual([2, 4, 2, 64]);
+  tf.dispose([x, bad]);
+});

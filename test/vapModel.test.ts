@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBackend } from '../src/backend';
 import { VapGPT, VapOutput, VAP_OUTPUT_NAMES, disposeOutput } from '../src/models/vap/vapModel';
 import { vapConfigFor, inspectVapCheckpoint } from '../src/models/vap/vapConfig';
-import { cacheLength, disposeCache, VapCache } from '../src/models/vap/vapCache';
+import { cacheLength, disposeCache, trimCache, VapCache } from '../src/models/vap/vapCache';
 import { openWeights } from '../src/weights/store';
 import { compareArrays } from '../src/parity/compare';
 import { caseTensor, GoldenCase } from '../src/parity/goldenCase';
@@ -104,4 +104,12 @@ describe('VapGPT.step (Maai cache + trim)', () => {
     disposeCache(cache);
     model.dispose();
   });
+});
+
+test("trimCache keeps the newest frames; keep 0 keeps everything (upstream's t[..., -0:, :])", () => {
+  const kv = () => ({ k: tf.reshape(tf.range(0, 10), [2, 1, 5, 1]) as tf.Tensor4D, v: tf.reshape(tf.range(0, 10), [2, 1, 5, 1]) as tf.Tensor4D });
+  const c = { ar: [kv()], self: [kv()], cross: [kv()] };
+  expect(Array.from(trimCache(c, 2).cross[0].k.dataSync())).toEqual([3, 4, 8, 9]);
+  expect(Array.from(trimCache(c, 0).ar[0].v.dataSync())).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  expect(cacheLength(trimCache(c, 7))).toBe(5);
 });
