@@ -37,6 +37,7 @@ export * from './models/vap/vapConfig';
 export * from './models/vap/vapCache';
 export * from './models/vap/vapModel';
 export * from './models/vap/vapEncoder';
+export * from './pipeline/types';
 export * from './pipeline/realtimeLoop';
 export * from './pipeline/maai';
 export * from './pipeline/vapOffline';

@@ -7,9 +7,6 @@
  * `contextSamples` samples. State export/import is plain data and continues identically.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CpcStream, CpcStreamState } from '../models/cpc/encoderCpc';
-import { MimiStream, MimiStreamState } from '../models/mimi/mimiStream';
-import { EncoderMimi } from '../models/mimi/encoderMimi';
 import { VapEncoder } from '../models/vap/vapEncoder';
 import { VapGPT, VAP_OUTPUT_NAMES, disposeOutput } from '../models/vap/vapModel';
 import { VapCache, disposeCache, cacheLength } from '../models/vap/vapCache';
@@ -18,6 +15,7 @@ import { assertFinite } from '../util/finite';
 import { pyRound } from '../util/pyRound';
 import { concatRows } from '../util/concat';
 import { RealtimeBuffer } from './realtimeLoop';
+import type { AudioEncoder, EncoderStream, EncoderStreamState } from './types';
 
 export interface MaaiOptions {
   /** Frames per VAP step (Maai's inference_chunk_frames; 1 by default). Every frame is computed, the last published. */
@@ -55,7 +53,7 @@ export interface MaaiState {
   /** The two channel buffers (context + pending samples). */
   buffers: [Float32Array, Float32Array];
   /** Both channels' encoder state (rows 0 and 1 of one batch). */
-  encoderState: CpcStreamState | MimiStreamState;
+  encoderState: EncoderStreamState;
   /** The VAP KV cache (`${key}.${layer}.${k|v}` -> [1, heads, P, headDim]); null before the first step. */
   vapCache: Array<[string, RawTensor]> | null;
   steps: number;
@@ -71,7 +69,7 @@ export class Maai {
   readonly frameSamples: number;
   readonly window: number;
   private buffers!: [RealtimeBuffer, RealtimeBuffer];
-  private stream!: CpcStream | MimiStream;
+  private stream!: EncoderStream;
   private cache: VapCache | null = null;
   private readonly opts: MaaiOptions;
   /** VAP steps run, encoder outputs seen, input samples per channel. */
@@ -87,9 +85,8 @@ export class Maai {
     if (n > 1 && encoder.type === 'cpc') throw new RangeError('Maai: inferenceChunkFrames > 1 needs the Mimi encoder (a CPC window yields one frame)');
     this.inferenceChunkFrames = n;
     this.contextSamples = opts.contextSamples ?? 320;
-    if (encoder.encoder instanceof EncoderMimi && encoder.encoder.contextSamples !== this.contextSamples) {
-      throw new RangeError(`Maai: contextSamples ${this.contextSamples} differs from the Mimi encoder's ${encoder.encoder.contextSamples}`);
-    }
+    // The encoder checks that it can stream with this context (Mimi's is fixed at load).
+    encoder.encoder.callWindow({ callHz: vap.config.frameHz / n, context: this.contextSamples });
     if (Math.abs(encoder.frameHz - vap.config.frameHz) > 1e-9) throw new RangeError(`Maai: encoder at ${encoder.frameHz} Hz, VAP model at ${vap.config.frameHz} Hz`);
     this.frameSamples = pyRound(16000 / vap.config.frameHz);
     this.window = this.contextSamples + this.frameSamples * n;
@@ -99,7 +96,7 @@ export class Maai {
 
   private fresh(): void {
     this.buffers = [new RealtimeBuffer(this.window, this.contextSamples), new RealtimeBuffer(this.window, this.contextSamples)];
-    this.stream = this.encoder.encoder instanceof EncoderMimi ? this.encoder.encoder.stream({ batch: 2 }) : this.encoder.encoder.stream();
+    this.stream = (this.encoder.encoder as AudioEncoder).stream({ batch: 2 });
     this.cache = null;
     this.steps = 0;
     this.encoderOutputs = 0;
@@ -123,7 +120,7 @@ export class Maai {
     this.consumed += x1.length;
     for (let w1 = this.buffers[0].peek(), w2 = this.buffers[1].peek(); w1 && w2; w1 = this.buffers[0].peek(), w2 = this.buffers[1].peek()) {
       // The end of this window, in input samples (pending samples beyond it are still in the buffer).
-      const end = this.consumed - (this.buffers[0].pending - (this.window - this.contextSamples));
+      const end = this.consumed - (this.buffers[0].length - this.window);
       const r = this.step(w1, w2, end);
       this.buffers[0].advance();
       this.buffers[1].advance();
@@ -132,8 +129,8 @@ export class Maai {
     return out;
   }
 
+  /** Both windows as one batch of two rows through the stream (one state per row). */
   private encode(w1: Float32Array, w2: Float32Array): tf.Tensor3D {
-    if (this.stream instanceof MimiStream) return this.stream.step([w1, w2]);
     const x = tf.tensor2d(concatRows([w1, w2]), [2, w1.length]);
     try {
       return this.stream.step(x);
@@ -237,14 +234,14 @@ export class Maai {
       rb.restore(b);
       return rb;
     }) as [RealtimeBuffer, RealtimeBuffer];
-    if (bufs[0].pending !== bufs[1].pending) throw new RangeError('Maai.importState: the two buffers hold different numbers of samples');
+    if (bufs[0].length !== bufs[1].length) throw new RangeError('Maai.importState: the two buffers hold different numbers of samples');
     for (const [k, v] of [['steps', s.steps], ['encoderOutputs', s.encoderOutputs], ['samplesSeen', s.samplesSeen]] as const) {
       if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`Maai.importState: ${k} must be a non-negative integer`);
     }
     const cache = s.vapCache ? this.vap.importCache(s.vapCache) : null;
-    const stream = this.encoder.encoder instanceof EncoderMimi ? this.encoder.encoder.stream({ batch: 2 }) : this.encoder.encoder.stream();
+    const stream = (this.encoder.encoder as AudioEncoder).stream({ batch: 2 });
     try {
-      (stream as { importState(x: unknown): void }).importState(s.encoderState);
+      stream.importState(s.encoderState);
     } catch (e) {
       stream.dispose();
       disposeCache(cache);

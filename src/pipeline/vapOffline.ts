@@ -6,14 +6,12 @@
  *   (contextSamples + round(16000 / frame_hz) samples, the LSTM state kept), as the golden offline cases do.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EncoderMimi } from '../models/mimi/encoderMimi';
 import { VapEncoder } from '../models/vap/vapEncoder';
 import { VapGPT, VapOutput } from '../models/vap/vapModel';
 import { disposeCache } from '../models/vap/vapCache';
 import { assertFinite } from '../util/finite';
 import { concatRows } from '../util/concat';
-import { pyRound } from '../util/pyRound';
-import { realtimeCalls } from './realtimeLoop';
+import { runRealtime } from './realtimeLoop';
 
 export interface VapOfflineResult {
   /** Raw encoder features [2, T, enc_dim] (channel 1, channel 2) and VAP inputs x1, x2 [1, T, dim]. */
@@ -29,25 +27,18 @@ export function encodeChannels(encoder: VapEncoder, wave1: Float32Array, wave2: 
   assertFinite(wave1, 'VAP offline channel 1');
   assertFinite(wave2, 'VAP offline channel 2');
   const enc = encoder.encoder;
-  if (enc instanceof EncoderMimi) return enc.forward([wave1, wave2]);
-  const window = contextSamples + pyRound(16000 / encoder.frameHz);
-  const s = enc.stream();
-  const parts: tf.Tensor3D[] = [];
-  try {
-    const calls1 = realtimeCalls(wave1, { window, context: contextSamples });
-    for (const c2 of realtimeCalls(wave2, { window, context: contextSamples })) {
-      const c1 = calls1.next().value!;
-      const x = tf.tensor2d(concatRows([c1.window, c2.window]), [2, window]);
-      parts.push(s.step(x));
+  if (encoder.type === 'mimi') {
+    const x = tf.tensor2d(concatRows([wave1, wave2]), [2, wave1.length]);
+    try {
+      return enc.forward(x);
+    } finally {
       x.dispose();
     }
-    if (parts.length === 0) throw new RangeError(`VAP offline: ${wave1.length} samples are shorter than one CPC window (${window - contextSamples} new samples)`);
-    const y = tf.concat(parts, 1) as tf.Tensor3D;
-    return y;
-  } finally {
-    tf.dispose(parts);
-    s.dispose();
   }
+  // CPC: each channel through the realtime driver (one stream per channel, as Maai's encoder1 / encoder2).
+  const runs = [wave1, wave2].map((w) => runRealtime(enc, w, { callWindow: { callHz: encoder.frameHz, context: contextSamples }, finalize: false }));
+  if (runs[0].frames === 0) throw new RangeError(`VAP offline: ${wave1.length} samples are shorter than one CPC call (${runs[0].geometry.shift} new samples)`);
+  return tf.tensor3d(concatRows(runs.map((r) => r.data)), [2, runs[0].frames, runs[0].dim]);
 }
 
 /** Both channels through the encoders, then one forward. The caller disposes the tensors. */

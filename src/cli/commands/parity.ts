@@ -8,7 +8,7 @@ import { BACKEND_FLAG, NAME_MAP_FLAG, nameMapFlag, onePositional, required, useB
 import { registerMimiParity } from '../../parity/mimiRunners';
 import { registerVapParity } from '../../parity/vapRunners';
 import { openVapEncoderWeights, openVapWeights } from '../../pipeline/buildVap';
-import type { Command } from './index';
+import type { Command } from './command';
 import { Parsed, UsageError, num, str } from '../args';
 
 export const parity: Command = {

@@ -12,7 +12,7 @@ import { pyRound } from '../../util/pyRound';
 import { UsageError, num, parseArgs, str } from '../args';
 import { BACKEND_FLAG, encoderFlag, mimiConfigFlag, progress, required, useBackend } from './common';
 import { vapPlotSvg } from '../vapPlot';
-import type { Command } from './index';
+import type { Command } from './command';
 
 /** Two 16 kHz channels from a stereo file or two files (each mixed down); the shorter is padded with zeros. */
 function readTwoChannels(files: string[], allowResample: boolean): [Float32Array, Float32Array] {

@@ -4,7 +4,6 @@ import { readManifest } from '../../weights/detweights';
 import { numel } from '../../weights/types';
 import { UsageError, parseArgs } from '../args';
 import { onePositional } from './common';
-import type { Command } from './index';
 import { WeightStore } from '../../weights/store';
 import { RawTensor } from '../../weights/types';
 import { VapCheckpointInfo, inspectVapCheckpoint } from '../../models/vap/vapConfig';
@@ -16,6 +15,7 @@ function vapInfo(rows: Row[]): VapCheckpointInfo | undefined {
   if (!names.has('vap_head.weight')) return undefined;
   return inspectVapCheckpoint(WeightStore.fromTensors(names, 'checkpoint'));
 }
+import type { Command } from './command';
 
 interface Row {
   name: string;

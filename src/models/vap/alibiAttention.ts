@@ -4,6 +4,7 @@
  * mask and a context-limit mask. Keys and values of earlier frames come in as `past` and the grown tensors go out.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { Linear } from '../../layers/linear';
 import { Module, param } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
@@ -121,7 +122,7 @@ export class MultiHeadAttentionAlibi implements Module {
    * new frames (new tensors; `past` is untouched).
    */
   forward(q: tf.Tensor3D, kv: tf.Tensor3D, past: KV | null, contextLimit: number): { y: tf.Tensor3D; cache: KV } {
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       const [B, T, C] = q.shape;
       const w = this.fusedWeights();
       let Q: tf.Tensor4D;
@@ -140,8 +141,8 @@ export class MultiHeadAttentionAlibi implements Module {
       const att = tf.add(tf.matMul(Q, K, false, true), this.biasFor(P, T, contextLimit));
       const y = tf.matMul(tf.softmax(att, -1), V);
       const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, T, this.dim]) as tf.Tensor3D;
-      return { y: this.proj.forward(merged), cache: { k: K, v: V } } as never;
-    }) as unknown as { y: tf.Tensor3D; cache: KV };
+      return { y: this.proj.forward(merged), cache: { k: K, v: V } };
+    });
   }
 
   variables(): tf.Variable[] {

@@ -4,6 +4,7 @@
  * Each `forward` takes the caches of earlier frames (null = none) and returns them grown by the new frames.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { Module } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
 import { KV } from './alibiAttention';
@@ -25,7 +26,7 @@ export class GPT implements Module {
 
   /** x: [B, T, dim]; past: one KV per layer (or null). */
   forward(x: tf.Tensor3D, past: KV[] | null, contextLimit: number): { y: tf.Tensor3D; cache: KV[] } {
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       let h = x;
       const cache: KV[] = [];
       this.layers.forEach((layer, i) => {
@@ -33,8 +34,8 @@ export class GPT implements Module {
         h = r.y;
         cache.push(r.cache.self!);
       });
-      return { y: h, cache } as never;
-    }) as unknown as { y: tf.Tensor3D; cache: KV[] };
+      return { y: h, cache };
+    });
   }
 
   variables(): tf.Variable[] {
@@ -78,7 +79,7 @@ export class GPTStereo implements Module {
    * tower's cross-attention reads the other tower's layer input (both towers read this layer's inputs).
    */
   forward(x: tf.Tensor3D, past: StereoCache | null, contextLimit: number): StereoOutput {
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       let a = x;
       const cache: StereoCache = { self: [], cross: [] };
       this.layers.forEach((layer, i) => {
@@ -88,8 +89,8 @@ export class GPTStereo implements Module {
         cache.cross.push(r.cache.cross!);
       });
       const [x1, x2] = tf.split(a, 2, 0) as [tf.Tensor3D, tf.Tensor3D];
-      return { x: this.combinator.forward(x1, x2), x1, x2, cache } as never;
-    }) as unknown as StereoOutput;
+      return { x: this.combinator.forward(x1, x2), x1, x2, cache };
+    });
   }
 
   variables(): tf.Variable[] {

@@ -6,6 +6,7 @@
  *   p_bins_now[s] = (p_bins[s][0] + p_bins[s][1]) / 2, p_bins_future with bins 2, 3.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { WeightStore } from '../../weights/store';
 
 export const DEFAULT_BIN_TIMES = [0.2, 0.4, 0.6, 0.8];
@@ -63,7 +64,7 @@ export class ObjectiveVAP {
 
   /** logits [B, T, classes] -> the probabilities above. */
   probabilities(logits: tf.Tensor3D): VapProbabilities {
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       const [B, T, C] = logits.shape;
       const probs = tf.softmax(logits, -1);
       const pBins = tf.reshape(tf.matMul(tf.reshape(probs, [B * T, C]), this.codebook), [B, T, 2, this.bins]) as tf.Tensor4D;
@@ -77,8 +78,8 @@ export class ObjectiveVAP {
         pBins,
         pBinsNow: tf.div(now, half) as tf.Tensor3D,
         pBinsFuture: tf.div(future, this.bins - half) as tf.Tensor3D,
-      } as never;
-    }) as unknown as VapProbabilities;
+      };
+    });
   }
 
   dispose(): void {

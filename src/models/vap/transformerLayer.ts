@@ -4,6 +4,7 @@
  * (ffnetwork.0: dim -> ffn, ffnetwork.3: ffn -> dim, no biases). Every sublayer adds to the residual stream.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { LayerNorm } from '../../layers/layerNorm';
 import { Linear } from '../../layers/linear';
 import { gelu } from '../../layers/activations';
@@ -43,7 +44,7 @@ export class TransformerLayer implements Module {
   /** x: [B, T, dim]; src: the other tower's layer input (stereo layers only). Returns y and the grown caches. */
   forward(x: tf.Tensor3D, src: tf.Tensor3D | null, cache: LayerCache | null, contextLimit: number): { y: tf.Tensor3D; cache: LayerCache } {
     if (!!src !== !!this.cross) throw new Error(`TransformerLayer: ${this.cross ? 'a cross-attention layer needs src' : 'no cross-attention in this layer'}`);
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       const h = this.lnSelfAttn.forward(x);
       const sa = this.mha.forward(h, h, cache?.self ?? null, contextLimit);
       let z = tf.add(x, sa.y) as tf.Tensor3D;
@@ -54,8 +55,8 @@ export class TransformerLayer implements Module {
         crossKV = ca.cache;
       }
       const f = this.ff2.forward(gelu(this.ff1.forward(this.lnFfnetwork.forward(z))));
-      return { y: tf.add(z, f), cache: { self: sa.cache, cross: crossKV } } as never;
-    }) as unknown as { y: tf.Tensor3D; cache: LayerCache };
+      return { y: tf.add(z, f), cache: { self: sa.cache, cross: crossKV } };
+    });
   }
 
   attentions(): MultiHeadAttentionAlibi[] {

@@ -6,6 +6,7 @@
  * the newest contextLimit - 1 frames as Maai does after every call.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { Linear } from '../../layers/linear';
 import { Module, disposeAll } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
@@ -95,7 +96,7 @@ export class VapGPT implements Module {
   forward(x1: tf.Tensor3D, x2: tf.Tensor3D, cache: VapCache | null = null): { out: VapOutput; cache: VapCache } {
     this.check(x1, x2, cache);
     const cl = this.config.contextLimit;
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       // The two channels run as one batch: rows [x1; x2] (same weights, separate caches per row).
       const B = x1.shape[0];
       const c = this.arChannel.forward(tf.concat([x1, x2], 0) as tf.Tensor3D, cache?.ar ?? null, cl);
@@ -115,8 +116,8 @@ export class VapGPT implements Module {
         vad: tf.sigmoid(vadLogit),
         ...this.objective.probabilities(logits),
       };
-      return { out, cache: { ar: c.cache, ...s.cache } } as never;
-    }) as unknown as { out: VapOutput; cache: VapCache };
+      return { out, cache: { ar: c.cache, ...s.cache } };
+    });
   }
 
   /**
