@@ -21,7 +21,8 @@ export const parity: Command = {
     'CASE is a golden case .safetensors (metadata "meta" = JSON with "kind"). FILE is a safetensors weights file,\n' +
     'a detweights manifest (.json) or a PyTorch checkpoint (.pt). Prints one JSON line\n' +
     '{"case","kind","shape_ok","emitted_ok","max_abs","rel","pass"} with rel = max|y-ref|/rms(ref).\n' +
-    'Exit 0 when shapes and emitted counts match exactly and rel <= tolerance, 1 when not, 2 on bad usage or input.\n\n' +
+    'emitted_ok: the per-call emitted counts (and, where the case records them, the input positions of the calls)\n' +
+    'match exactly. Exit 0 when shapes and emitted_ok hold and rel <= tolerance, 1 when not, 2 on bad usage or input.\n\n' +
     'VAP cases (kinds vap_offline, vap_stream): FILE holds the VAP model (a manifest, safetensors or MaAI\'s state\n' +
     'dict .pt) and ENC_WEIGHTS the encoder\'s own weights (optional for a .pt, which carries its encoder); every\n' +
     'stored tensor is compared (in "parts"), step counts, step_end_sample and cache_len_after_step exactly.\n\n' +
