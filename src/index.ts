@@ -25,9 +25,18 @@ export * from './models/mimi/mimi';
 export * from './models/mimi/encoderMimi';
 export * from './models/mimi/mimiStream';
 export * from './models/mimi/onnxContract';
+// MaAI's VAP turn-taking model (its building blocks are in maai-encoder-tfjs/layers)
+export * from './models/vap/objective';
+export * from './models/vap/vapConfig';
+export * from './models/vap/vapCache';
+export * from './models/vap/vapModel';
+export * from './models/vap/vapEncoder';
 // Interfaces, realtime loop, session, factory
 export * from './pipeline/types';
 export * from './pipeline/realtimeLoop';
+export * from './pipeline/maai';
+export * from './pipeline/vapOffline';
+export * from './pipeline/buildVap';
 export * from './pipeline/encoderSession';
 export * from './pipeline/buildAudioEncoder';
 // Parity metric

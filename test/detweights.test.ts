@@ -223,3 +223,24 @@ describe('golden manifests', () => {
     }
   });
 });
+
+describe('fixed manifest entries (golden-vap)', () => {
+  test('alibi_slopes and codebook_bits build their constants; check vectors of the VAP manifests', () => {
+    const m = readManifest(path.join(__dirname, 'fixtures', 'golden-vap', 'weights', 'vap_cpc_manifest.json'));
+    const t = buildFromManifest(m);
+    expect(Array.from(t.get('ar.layers.2.mha_cross.m')!.data as Float32Array)).toEqual([0.25, 0.0625, 0.015625, 0.00390625]);
+    const cb = t.get('objective.codebook.emb.weight')!;
+    expect(cb.shape).toEqual([256, 8]);
+    expect(Array.from((cb.data as Float32Array).subarray(5 * 8, 6 * 8))).toEqual([1, 0, 1, 0, 0, 0, 0, 0]);
+    expect(Array.from((cb.data as Float32Array).subarray(255 * 8))).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(Array.from((t.get('vap_head.weight')!.data as Float32Array).subarray(0, 3))).toEqual([-0.063232421875, 0.454345703125, -0.058837890625]);
+    expect(Array.from((t.get('encoder.downsample.1.weight')!.data as Float32Array).subarray(0, 3))).toEqual([0.0090484619140625, -0.008575439453125, 0.017547607421875]);
+  });
+
+  test('bad fixed entries are errors naming the entry', () => {
+    expect(() => parseManifest({ a: { shape: [4], fixed: 'nope' } })).toThrow(/entry "a": unknown fixed kind "nope"/);
+    expect(() => parseManifest({ a: { shape: [4], fixed: 'alibi_slopes', values: [1, 2] } })).toThrow(/entry "a": 2 values for shape \[4\]/);
+    expect(() => parseManifest({ a: { shape: [4], fixed: 'alibi_slopes' } })).toThrow(/entry "a": alibi_slopes needs "values"/);
+    expect(() => parseManifest({ b: { shape: [300, 8], fixed: 'codebook_bits' } })).toThrow(/entry "b": codebook_bits needs/);
+  });
+});

@@ -25,7 +25,8 @@ export interface BenchOptions {
   runs?: number;
   /** Seconds of audio for the offline RTF. */
   seconds?: number;
-  encoders?: Array<'cpc' | 'mimi'>;
+  /** 'vap': MaAI's two-channel VAP pipelines (CPC + VAP, full Mimi + VAP). */
+  encoders?: Array<'cpc' | 'mimi' | 'vap'>;
   log?: (line: string) => void;
 }
 
@@ -93,6 +94,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
       callMs: 80,
       load: async (f) => EncoderMimi.load(await openWeights(f), { frameHz: 12.5, config: { ...MIMI_CONFIG } }),
     });
+  }
+  if (encoders.includes('vap')) {
+    const { runVapBench } = await import('./vapBench');
+    await runVapBench({ calls, runs, seconds, signal, log, out });
   }
   out.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
   log(`peak RSS ${(out.peak_rss_mb as number).toFixed(0)} MB`);

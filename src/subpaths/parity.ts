@@ -6,6 +6,7 @@ export * from '../parity/compare';
 export * from '../parity/goldenCase';
 export * from '../parity/runCase';
 export * from '../parity/mimiRunners';
+export * from '../parity/vapRunners';
 export * from '../bench/stats';
 export type { BenchOptions } from '../bench/bench';
 export { benchSignal, runBench } from '../bench/bench';

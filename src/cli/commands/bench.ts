@@ -7,14 +7,17 @@ import type { Command } from './command';
 export const bench: Command = {
   summary: 'benchmark the full-size encoders: streaming ms per call, offline RTF, load time, peak RSS',
   help:
-    'Usage: maai-encoder bench [--backend B] [--encoder cpc|mimi|all] [--calls 100] [--runs 5] [--seconds 10] [--json]\n\n' +
+    'Usage: maai-encoder bench [--backend B] [--encoder cpc|mimi|vap|all] [--calls 100] [--runs 5] [--seconds 10] [--json]\n\n' +
     'Runs full-size CPC and Mimi (deterministic weights) on a synthetic signal: ms per streaming call (median,\n' +
     'p95, min, max; --runs runs of --calls calls after warm-up, the median of the run medians), offline real-time factor on --seconds of audio (median of\n' +
-    '--runs), weight load time from safetensors, peak RSS. With --json the last line is one JSON object.',
+    '--runs), weight load time from safetensors, peak RSS. With --json the last line is one JSON object.\n' +
+    '--encoder vap (part of all): MaAI\'s two-channel VAP pipeline (CPC + VAP, full Mimi + VAP, Maai\'s default 20 s\n' +
+    'context, timed once the cache is full), ms per 100 ms of audio on both channels (vap_cpc_stream_ms_median,\n' +
+    'vap_mimi_stream_ms_median, p95) and offline RTF.',
   async run(argv) {
     const p = parseArgs(argv, { ...BACKEND_FLAG, json: { type: 'boolean' }, encoder: { type: 'string' }, calls: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' } });
     const which = str(p, 'encoder') ?? 'all';
-    if (!['cpc', 'mimi', 'all'].includes(which)) throw new UsageError(`--encoder must be cpc, mimi or all, got "${which}"`);
+    if (!['cpc', 'mimi', 'vap', 'all'].includes(which)) throw new UsageError(`--encoder must be cpc, mimi, vap or all, got "${which}"`);
     const backend = await useBackend(p);
     const log = (l: string) => process.stdout.write(l + '\n');
     const th = backend === 'wasm' ? await wasmThreads() : null;
@@ -23,7 +26,7 @@ export const bench: Command = {
       calls: num(p, 'calls', 100),
       runs: num(p, 'runs', 5),
       seconds: num(p, 'seconds', 10),
-      encoders: which === 'all' ? ['cpc', 'mimi'] : [which as 'cpc' | 'mimi'],
+      encoders: which === 'all' ? ['cpc', 'mimi', 'vap'] : [which as 'cpc' | 'mimi' | 'vap'],
       log,
     });
     if (th) r.wasm_threads = th.threads;

@@ -5,8 +5,9 @@ import { encode } from './encode';
 import { bench } from './bench';
 import { stream } from './stream';
 import { convert } from './convert';
+import { vap } from './vap';
 import type { Command } from './command';
 
 export type { Command } from './command';
 
-export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench };
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench, vap };

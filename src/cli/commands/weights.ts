@@ -4,6 +4,17 @@ import { readManifest } from '../../weights/detweights';
 import { numel } from '../../weights/types';
 import { UsageError, parseArgs } from '../args';
 import { onePositional } from './common';
+import { WeightStore } from '../../weights/store';
+import { RawTensor } from '../../weights/types';
+import { VapCheckpointInfo, inspectVapCheckpoint } from '../../models/vap/vapConfig';
+
+/** A MaAI VAP checkpoint's configuration read from its tensor shapes (undefined for other files). */
+function vapInfo(rows: Row[]): VapCheckpointInfo | undefined {
+  const wrapped = rows.length > 0 && rows.every((r) => r.name.startsWith('state_dict.'));
+  const names = new Map<string, RawTensor>(rows.map((r) => [wrapped ? r.name.slice('state_dict.'.length) : r.name, { dtype: 'F32', shape: r.shape, data: new Float32Array(0) }]));
+  if (!names.has('vap_head.weight')) return undefined;
+  return inspectVapCheckpoint(WeightStore.fromTensors(names, 'checkpoint'));
+}
 import type { Command } from './command';
 
 interface Row {
@@ -31,7 +42,8 @@ export const weights: Command = {
   help:
     'Usage: maai-encoder weights inspect FILE [--json]\n\n' +
     'Lists every tensor (name, dtype, shape) and the parameter count of a .safetensors file, a detweights\n' +
-    'manifest (.json) or a PyTorch checkpoint (.pt). A broken file exits with 2 and a message naming the problem.',
+    'manifest (.json) or a PyTorch checkpoint (.pt). A broken file exits with 2 and a message naming the problem.\n' +
+    'A MaAI VAP checkpoint also gets its configuration read from the tensors (encoder, frame rate, dims, layers).',
   async run(argv) {
     const p = parseArgs(argv, { json: { type: 'boolean' } });
     const [sub, ...files] = p.positionals;
@@ -46,8 +58,9 @@ export const weights: Command = {
       rows = [...sd.entries()].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
     } else ({ rows, metadata } = rowsOf(file));
     const params = rows.reduce((a, r) => a + numel(r.shape), 0);
+    const vap = vapInfo(rows);
     if (p.flags.json) {
-      process.stdout.write(JSON.stringify({ file, tensors: rows, parameters: params, metadata }) + '\n');
+      process.stdout.write(JSON.stringify({ file, tensors: rows, parameters: params, metadata, vap }) + '\n');
       return 0;
     }
     const w = Math.max(4, ...rows.map((r) => r.name.length));
@@ -55,6 +68,13 @@ export const weights: Command = {
     for (const r of rows) process.stdout.write(`${r.name.padEnd(w)}  ${r.dtype.padEnd(5)}  [${r.shape.join(', ')}]\n`);
     process.stdout.write(`${rows.length} tensors, ${params.toLocaleString('en-US')} parameters\n`);
     if (metadata && Object.keys(metadata).length) process.stdout.write(`metadata: ${JSON.stringify(metadata)}\n`);
+    if (vap) {
+      const rate = `${vap.frameHz} Hz`;
+      const enc = vap.encoder === 'cpc' ? `downsample kernel ${vap.downsampleKernel}` : `encoder dim ${vap.encoderDim} -> decrease_dimension`;
+      process.stdout.write(
+        `VAP checkpoint: encoder ${vap.encoder} (${enc}), ${rate}, dim ${vap.dim}, ${vap.channelLayers} channel + ${vap.crossLayers} cross layers, ${vap.numHeads} heads, FFN ${vap.ffnDim}\n`,
+      );
+    }
     return 0;
   },
 };
