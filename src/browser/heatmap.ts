@@ -1,0 +1,71 @@
+/**
+ * A scrolling heat-map of feature frames on a canvas: one column per frame (newest on the right), one row band per
+ * feature channel (channel 0 at the top). Colours follow a running scale: values are divided by an exponentially
+ * decaying maximum of |x|, so quiet and loud passages both stay visible.
+ */
+const STOPS: Array<[number, number, number]> = [
+  [68, 1, 84],
+  [59, 82, 139],
+  [33, 145, 140],
+  [94, 201, 98],
+  [253, 231, 37],
+];
+
+/** Viridis-like colour for t in [0, 1]. */
+function colour(t: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, t)) * (STOPS.length - 1);
+  const i = Math.min(STOPS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = STOPS[i];
+  const b = STOPS[i + 1];
+  return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
+}
+
+export class FeatureHeatmap {
+  private readonly ctx: CanvasRenderingContext2D;
+  private scale = 0;
+  /** Frames drawn so far. */
+  frames = 0;
+
+  constructor(readonly canvas: HTMLCanvasElement, readonly columnWidth = 2) {
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('FeatureHeatmap: no 2D canvas context');
+    this.ctx = ctx;
+    this.clear();
+  }
+
+  clear(): void {
+    this.ctx.fillStyle = '#111';
+    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    this.frames = 0;
+    this.scale = 0;
+  }
+
+  /** Draws `frames` rows of `dim` values (row-major [frames, dim]). */
+  push(data: Float32Array, frames: number, dim: number): void {
+    if (frames === 0) return;
+    const { canvas, ctx, columnWidth: w } = this;
+    const H = canvas.height;
+    let m = 0;
+    for (let i = 0; i < frames * dim; i++) m = Math.max(m, Math.abs(data[i]));
+    this.scale = Math.max(m, this.scale * 0.98, 1e-6);
+    const shift = Math.min(canvas.width, frames * w);
+    ctx.drawImage(canvas, shift, 0, canvas.width - shift, H, 0, 0, canvas.width - shift, H);
+    const img = ctx.createImageData(frames * w, H);
+    for (let f = 0; f < frames; f++) {
+      for (let y = 0; y < H; y++) {
+        const c = Math.min(dim - 1, Math.floor((y * dim) / H));
+        const [r, g, b] = colour(0.5 + data[f * dim + c] / (2 * this.scale));
+        for (let k = 0; k < w; k++) {
+          const o = (y * frames * w + f * w + k) * 4;
+          img.data[o] = r;
+          img.data[o + 1] = g;
+          img.data[o + 2] = b;
+          img.data[o + 3] = 255;
+        }
+      }
+    }
+    ctx.putImageData(img, canvas.width - frames * w, 0);
+    this.frames += frames;
+  }
+}
