@@ -84,6 +84,7 @@ export async function setBackend(name: BrowserBackendName = 'wasm', opts: Browse
   }
   if (!ok) throw new BackendError(`backend "${name}" failed to initialise (${name === 'webgl' ? 'no WebGL2 context' : 'see the console'})`);
   await tf.ready();
+  if (name === 'webgpu') await checkSyncReads();
   const report: BackendReport = { backend: name, crossOriginIsolated: isolated };
   if (name === 'wasm') {
     installWasmKernels();
@@ -99,6 +100,37 @@ export async function setBackend(name: BrowserBackendName = 'wasm', opts: Browse
     report.renderer = a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unknown adapter' : undefined;
   }
   return report;
+}
+
+/**
+ * The encoders read results synchronously (dataSync). tfjs-webgpu does that through an OffscreenCanvas 'webgpu'
+ * context, which some adapters get wrong while asynchronous reads are right (seen 2026-12-01 with headless
+ * Chromium 156 on SwiftShader's WebGPU: every sync read wrong, every async read right). A known sum, read both
+ * ways, tells which; a wrong sync read stops here with a message rather than giving wrong features later.
+ */
+async function checkSyncReads(): Promise<void> {
+  // Large enough to span several rows of tfjs' 256 x 256 staging canvas (small reads came back right).
+  const want = Array.from({ length: 4099 }, (_, i) => i * 0.5 + 1);
+  const x = tf.tensor1d(want.map((v) => v - 1));
+  const same = (vals: ArrayLike<number>) => vals.length === want.length && want.every((v, i) => vals[i] === v);
+  const z = tf.add(x, 1);
+  const y = tf.add(x, 1);
+  try {
+    // Asynchronous first: tfjs' synchronous path can break the WebGPU instance for later reads.
+    let asyncOk: boolean;
+    try {
+      asyncOk = same(await z.data());
+    } catch {
+      asyncOk = false;
+    }
+    if (same(y.dataSync())) return;
+    throw new BackendError(
+      `backend "webgpu" gives wrong values when results are read synchronously on this adapter` +
+        ` (${asyncOk ? 'asynchronous reads are right' : 'asynchronous reads fail too'}); the encoders read synchronously: choose wasm or webgl`,
+    );
+  } finally {
+    tf.dispose([x, y, z]);
+  }
 }
 
 function webglRenderer(): string | undefined {

@@ -43,3 +43,9 @@ export type { ParityResult, ParityOptions } from '../parity/runCase';
 export { registerMimiParity, caseMimiConfig } from '../parity/mimiRunners';
 export { stats } from '../bench/stats';
 export type { Stats } from '../bench/stats';
+export { TimedSession } from './timedSession';
+export type { SessionFigures } from './timedSession';
+export { playPaced } from './pacedSource';
+export type { PacedSource } from './pacedSource';
+/** The bundle's own tfjs-core (tensors returned by the encoders belong to it: use this `tf`, not another copy). */
+export * as tf from '@tensorflow/tfjs-core';
