@@ -12,7 +12,7 @@ export const BROWSER_BACKENDS: readonly BrowserBackendName[] = ['wasm', 'webgl',
 
 export interface BrowserBackendOptions {
   /**
-   * wasm threads when the page is cross-origin isolated (default: navigator.hardwareConcurrency, at most 8).
+   * wasm threads when the page is cross-origin isolated (default: half of navigator.hardwareConcurrency, 1..8).
    * Without isolation (no COOP/COEP headers) the single-threaded SIMD build runs.
    */
   threads?: number;
@@ -59,7 +59,9 @@ export async function setBackend(name: BrowserBackendName = 'wasm', opts: Browse
     if (!wasmConfigured) {
       wasm.setWasmPaths(opts.wasmPaths ?? bundleFolder());
       const hw = globalThis.navigator?.hardwareConcurrency ?? 1;
-      const threads = opts.threads ?? Math.max(1, Math.min(8, hw));
+      // Default as tfjs-wasm's own: half the logical cores, leaving the rest to the page (audio, drawing). On a
+      // busy 2-core machine 2 threads measured ~5x slower per CPC call than 1 (workers spin for the cores).
+      const threads = opts.threads ?? Math.max(1, Math.min(8, Math.floor(hw / 2)));
       if (!Number.isInteger(threads) || threads < 1 || threads > 8) throw new BackendError(`wasm threads must be an integer in 1..8, got ${threads}`);
       wasm.setThreadsCount(threads);
       // Read by the build's patch of tfjs-wasm's pool sizing (scripts/buildBrowser.mjs): without it a 2-core
