@@ -1,7 +1,7 @@
 /**
  * A scrolling heat-map of feature frames on a canvas: one column per frame (newest on the right), one row band per
- * feature channel (channel 0 at the top). Colours follow a running scale: values are divided by an exponentially
- * decaying maximum of |x|, so quiet and loud passages both stay visible.
+ * feature channel (channel 0 at the top). Each channel is shown relative to its running mean (features have large
+ * per-channel offsets that would otherwise paint stripes), divided by a slowly decaying maximum of |x - mean|.
  */
 const STOPS: Array<[number, number, number]> = [
   [68, 1, 84],
@@ -24,6 +24,7 @@ function colour(t: number): [number, number, number] {
 export class FeatureHeatmap {
   private readonly ctx: CanvasRenderingContext2D;
   private scale = 0;
+  private mean: Float32Array | null = null;
   /** Frames drawn so far. */
   frames = 0;
 
@@ -39,6 +40,7 @@ export class FeatureHeatmap {
     this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     this.frames = 0;
     this.scale = 0;
+    this.mean = null;
   }
 
   /** Draws `frames` rows of `dim` values (row-major [frames, dim]). */
@@ -46,8 +48,18 @@ export class FeatureHeatmap {
     if (frames === 0) return;
     const { canvas, ctx, columnWidth: w } = this;
     const H = canvas.height;
+    if (!this.mean || this.mean.length !== dim) this.mean = data.slice(0, dim);
+    const mean = this.mean;
+    const dev = new Float32Array(frames * dim);
     let m = 0;
-    for (let i = 0; i < frames * dim; i++) m = Math.max(m, Math.abs(data[i]));
+    for (let f = 0; f < frames; f++) {
+      for (let c = 0; c < dim; c++) {
+        const x = data[f * dim + c];
+        mean[c] += 0.02 * (x - mean[c]);
+        dev[f * dim + c] = x - mean[c];
+        m = Math.max(m, Math.abs(dev[f * dim + c]));
+      }
+    }
     this.scale = Math.max(m, this.scale * 0.98, 1e-6);
     const shift = Math.min(canvas.width, frames * w);
     ctx.drawImage(canvas, shift, 0, canvas.width - shift, H, 0, 0, canvas.width - shift, H);
@@ -55,7 +67,7 @@ export class FeatureHeatmap {
     for (let f = 0; f < frames; f++) {
       for (let y = 0; y < H; y++) {
         const c = Math.min(dim - 1, Math.floor((y * dim) / H));
-        const [r, g, b] = colour(0.5 + data[f * dim + c] / (2 * this.scale));
+        const [r, g, b] = colour(0.5 + dev[f * dim + c] / (2 * this.scale));
         for (let k = 0; k < w; k++) {
           const o = (y * frames * w + f * w + k) * 4;
           img.data[o] = r;
