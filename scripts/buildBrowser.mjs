@@ -64,8 +64,9 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({
+const result = await build({
   ...common,
+  metafile: true,
   entryPoints: {
     'maai-encoder': 'src/browser/index.ts',
     demo: 'src/browser/pages/demo.ts',
@@ -91,3 +92,26 @@ for (const f of fs.readdirSync(out)) {
   const m = text.match(/(?:from|import)\s*\(?\s*["'](node:[^"']+|fs|path|os|module|worker_threads)["']/);
   if (m) throw new Error(`browser build: ${f} imports the Node module "${m[1]}"`);
 }
+
+// Sizes: what a page loads for the library itself, and what each backend adds when chosen (dynamic chunks).
+const outputs = result.metafile.outputs;
+const key = (f) => path.relative(root, path.join(out, f)).split(path.sep).join('/');
+function closure(start) {
+  const seen = new Set();
+  const visit = (k) => {
+    if (seen.has(k) || !outputs[k]) return;
+    seen.add(k);
+    for (const i of outputs[k].imports) if (i.kind === 'import-statement') visit(i.path);
+  };
+  visit(start);
+  return seen;
+}
+const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+const size = (set) => [...set].reduce((a, k) => a + outputs[k].bytes, 0);
+const base = closure(key('maai-encoder.js'));
+const parts = [`maai-encoder.js with its static chunks ${kb(size(base))}`];
+for (const [name, pkg] of [['wasm', 'tfjs-backend-wasm'], ['webgl', 'tfjs-backend-webgl'], ['webgpu', 'tfjs-backend-webgpu']]) {
+  const entry = Object.keys(outputs).find((k) => outputs[k].entryPoint?.includes(`${pkg}/`));
+  if (entry) parts.push(`${name} +${kb(size(new Set([...closure(entry)].filter((k) => !base.has(k)))))}`);
+}
+if (process.env.MAAI_BUILD_QUIET !== '1') console.log(`browser bundle (minified JS, dist/browser): ${parts.join(', ')}; wasm binaries ${kb(fs.statSync(path.join(out, 'tfjs-backend-wasm-threaded-simd.wasm')).size)} (threaded SIMD) / ${kb(fs.statSync(path.join(out, 'tfjs-backend-wasm-simd.wasm')).size)} (SIMD)`);

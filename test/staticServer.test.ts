@@ -85,3 +85,40 @@ describe('static server', () => {
     await new Promise((r) => s.close(r));
   });
 });
+
+describe('maai-encoder serve', () => {
+  const CLI = path.join(__dirname, '..', 'bin', 'maai-encoder.js');
+  const { spawn, spawnSync } = require('node:child_process') as typeof import('node:child_process');
+
+  it('exits 2 with one line on bad usage', () => {
+    for (const args of [['--port', 'abc'], ['--port', '70000'], ['--data', path.join(tmp, 'no-such-dir')], ['extra'], ['--root', tmp]]) {
+      const r = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('serves the built bundle and the data folder on 127.0.0.1', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--quiet', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+          if (m) resolve(m[0]);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+      expect(await page.text()).toContain('demo.js');
+      expect((await fetch(url + 'maai-encoder.js')).headers.get('content-type')).toMatch(/javascript/);
+      expect((await fetch(url + 'tfjs-backend-wasm-simd.wasm')).headers.get('content-type')).toBe('application/wasm');
+      expect((await fetch(url + 'data/weights/w.safetensors')).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
