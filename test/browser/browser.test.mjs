@@ -158,7 +158,10 @@ async function canvasInk(page) {
 }
 
 test('demo: CPC on the fake microphone, frames at about real-time pace, plot drawn', async () => {
-  const { page, figures } = await runDemo('encoder=cpc&backend=wasm&source=mic', 8);
+  const { page, figures: early } = await runDemo('encoder=cpc&backend=wasm&source=mic', 3);
+  await new Promise((r) => setTimeout(r, 5000));
+  const figures = await page.evaluate(() => ({ ...document.getElementById('stats').dataset }));
+  assert.equal(figures.tensors, early.tensors, `live tensors grew from ${early.tensors} to ${figures.tensors} while streaming`);
   const frames = Number(figures.frames);
   const elapsed = Number(figures.elapsedSeconds);
   const rate = Number(figures.calls) / elapsed;

@@ -23,6 +23,7 @@ import {
   resample,
   setBackend,
   startMicrophone,
+  tf,
 } from '../index';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -139,6 +140,8 @@ function showFigures(r: Running): void {
   if (f.latency) stats.dataset.medianMs = f.latency.median.toFixed(3);
   if (f.latency) stats.dataset.p95Ms = f.latency.p95.toFixed(3);
   if (f.rtf !== null) stats.dataset.rtf = f.rtf.toFixed(4);
+  // Live tensors: flat while streaming (every tensor a step makes is disposed).
+  stats.dataset.tensors = String(tf.memory().numTensors);
 }
 
 async function start(): Promise<void> {
