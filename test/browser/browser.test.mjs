@@ -13,7 +13,7 @@ import { ROOT, launch, runPage, startServer, writeTemp } from './chromium.mjs';
 import { readSafetensors, toFloat32, writeWav } from '../../dist/index.js';
 
 const GOLDEN = path.join(ROOT, 'test', 'fixtures', 'golden');
-const OUT = path.join(ROOT, 'dist', 'test-browser');
+const OUT = path.join(ROOT, '.cache', 'test-browser');
 const INDEX = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'index.json'), 'utf8'));
 const WASM_CASES = [...Object.keys(INDEX).filter((n) => /^(mimi_tiny|cpc)_/.test(n)).map((n) => `cases/${n}`), 'onnx/mimi_tiny_core_2s'];
 const WEBGL_CASES = WASM_CASES.filter((c) => c.endsWith('short_mix') || c.endsWith('core_intermediates'));
@@ -195,6 +195,25 @@ test('demo: tiny Mimi on a chosen WAV file at 12.5 Hz, paced in real time', asyn
   const ink = await canvasInk(page);
   assert.ok(ink.ink > 0.5 * Math.min(1, (2 * Number(figures.frames)) / 800), `heat-map ink ${ink.ink}`);
   await page.close();
+});
+
+test('demo: clear messages for a denied microphone and a missing WebGPU adapter', async () => {
+  const denied = await browser.newPage();
+  await denied.evaluateOnNewDocument(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  await denied.goto(`${server.url}?encoder=cpc&backend=wasm&source=mic&autostart=1`);
+  await denied.waitForFunction(() => document.body.dataset.state === 'error', { timeout: 60_000 });
+  assert.match(await denied.$eval('#error', (e) => e.textContent), /microphone access was denied: allow it/);
+  await denied.close();
+  const noGpu = await browser.newPage();
+  await noGpu.evaluateOnNewDocument(() => {
+    if (navigator.gpu) navigator.gpu.requestAdapter = async () => null;
+  });
+  await noGpu.goto(`${server.url}?encoder=cpc&backend=webgpu&source=mic&autostart=1`);
+  await noGpu.waitForFunction(() => document.body.dataset.state === 'error', { timeout: 60_000 });
+  assert.match(await noGpu.$eval('#error', (e) => e.textContent), /backend "webgpu" cannot run: .*(no adapter|no WebGPU).*choose wasm or webgl/);
+  await noGpu.close();
 });
 
 test('demo: clear messages for wrong weights and a missing file', async () => {
