@@ -38,7 +38,10 @@ export const serve: Command = {
     const shown = host.includes(':') ? `[${host}]` : host;
     process.stdout.write(`maai-encoder serve: http://${shown}:${actual}/ (bundle ${root}${dataDir ? `, /data/ = ${dataDir}` : ''})\n`);
     await new Promise<void>((resolve) => {
-      const stop = () => server.close(() => resolve());
+      const stop = () => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive sockets would hold the exit for seconds
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
