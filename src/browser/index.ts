@@ -32,6 +32,7 @@ export * from '../models/mimi/mimiConfig';
 export * from '../models/mimi/encoderMimi';
 export * from '../models/mimi/mimiStream';
 export * from '../models/mimi/mimi';
+export * from '../pipeline/types';
 export * from '../pipeline/realtimeLoop';
 export * from '../pipeline/encoderSession';
 export * from '../pipeline/buildAudioEncoder';

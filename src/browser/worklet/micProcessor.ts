@@ -15,6 +15,7 @@ declare class AudioWorkletProcessor {
 
 class Mic16kProcessor extends AudioWorkletProcessor {
   private readonly resampler = new CausalStreamingResampler(sampleRate, 16000);
+  private resamplerState = this.resampler.initialState();
   private readonly chunk: number;
   private buf: Float32Array;
   private fill = 0;
@@ -31,7 +32,9 @@ class Mic16kProcessor extends AudioWorkletProcessor {
     const n = chans[0].length;
     const mono = new Float32Array(n);
     for (const c of chans) for (let i = 0; i < n; i++) mono[i] += c[i] / chans.length;
-    const [y] = this.resampler.process([mono]);
+    const r = this.resampler.process([mono], this.resamplerState);
+    this.resamplerState = r.state;
+    const y = r.out[0];
     for (let i = 0; i < y.length; i++) {
       this.buf[this.fill++] = y[i];
       if (this.fill === this.chunk) {

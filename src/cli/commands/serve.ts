@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { createStaticServer } from '../../server/staticServer';
 import { UsageError, parseArgs, str } from '../args';
 import { packageRoot } from './parity';
-import type { Command } from './index';
+import type { Command } from './command';
 
 export const serve: Command = {
   summary: 'serve the browser bundle, the demo and parity pages, and a data folder (COOP/COEP headers)',
