@@ -109,7 +109,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
  * samples (row r starts 37 calls after row 0), handed over as the host array for one row or as a [rows, W] tensor
  * made inside the timed call (the upload is part of a call).
  */
-function timeStream(s: EncoderStream, rows: number, W: number, window: (k: number) => Float32Array, warmup: number, runs: number, calls: number) {
+export function timeStream(s: EncoderStream, rows: number, W: number, window: (k: number) => Float32Array, warmup: number, runs: number, calls: number) {
   const input = (k: number) => {
     if (rows === 1) return window(k);
     const w = new Float32Array(rows * W);

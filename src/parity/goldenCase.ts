@@ -12,19 +12,28 @@ export interface GoldenCase {
 export function loadCase(file: string): GoldenCase {
   const f = SafetensorsFile.open(file);
   try {
-    const metaText = f.metadata.meta;
-    if (metaText === undefined) throw new FormatError(`${file}: no "meta" metadata: not a golden case file`);
-    let meta: GoldenCase['meta'];
-    try {
-      meta = JSON.parse(metaText);
-    } catch (e) {
-      throw new FormatError(`${file}: "meta" is not valid JSON (${(e as Error).message})`);
-    }
-    if (!meta || typeof meta.kind !== 'string') throw new FormatError(`${file}: meta has no "kind"`);
-    return { name: path.basename(file).replace(/\.safetensors$/, ''), meta, tensors: f.all() };
+    return caseOf(f, file, path.basename(file).replace(/\.safetensors$/, ''));
   } finally {
     f.close();
   }
+}
+
+/** A golden case from the bytes of its file (browsers: fetched from a URL); `name` as the file's base name. */
+export function caseFromBytes(bytes: Uint8Array, name: string): GoldenCase {
+  return caseOf(SafetensorsFile.fromBytes(bytes), name, name.replace(/\.safetensors$/, ''));
+}
+
+function caseOf(f: SafetensorsFile, file: string, name: string): GoldenCase {
+  const metaText = f.metadata.meta;
+  if (metaText === undefined) throw new FormatError(`${file}: no "meta" metadata: not a golden case file`);
+  let meta: GoldenCase['meta'];
+  try {
+    meta = JSON.parse(metaText);
+  } catch (e) {
+    throw new FormatError(`${file}: "meta" is not valid JSON (${(e as Error).message})`);
+  }
+  if (!meta || typeof meta.kind !== 'string') throw new FormatError(`${file}: meta has no "kind"`);
+  return { name, meta, tensors: f.all() };
 }
 
 export function caseTensor(c: GoldenCase, name: string): { shape: number[]; data: Float32Array } {
@@ -43,11 +52,20 @@ export function caseInts(c: GoldenCase, name: string): number[] {
 export function loadSignal(file: string): { samples: Float32Array; sampleRate: number } {
   const f = SafetensorsFile.open(file);
   try {
-    const name = f.has('wave_16k') ? 'wave_16k' : f.names[0];
-    if (!name) throw new FormatError(`${file}: no tensors`);
-    const sr = Number(f.metadata.sample_rate ?? 16000);
-    return { samples: toFloat32(f.get(name)), sampleRate: sr };
+    return signalOf(f, file);
   } finally {
     f.close();
   }
+}
+
+/** A signal from the bytes of its file (browsers). */
+export function signalFromBytes(bytes: Uint8Array, label = 'signal'): { samples: Float32Array; sampleRate: number } {
+  return signalOf(SafetensorsFile.fromBytes(bytes), label);
+}
+
+function signalOf(f: SafetensorsFile, file: string): { samples: Float32Array; sampleRate: number } {
+  const name = f.has('wave_16k') ? 'wave_16k' : f.names[0];
+  if (!name) throw new FormatError(`${file}: no tensors`);
+  const sr = Number(f.metadata.sample_rate ?? 16000);
+  return { samples: toFloat32(f.get(name)), sampleRate: sr };
 }

@@ -29,6 +29,8 @@ export interface ParityOptions {
   encoderWeights?: WeightStore;
   /** Folder holding `<signal>.safetensors`; needed by cases that name a signal. */
   signalsDir?: string;
+  /** The case's input signal already in memory (browsers fetch it); used instead of reading `signalsDir`. */
+  signal?: Float32Array;
   tolerance?: number;
 }
 
@@ -68,6 +70,7 @@ export function realtimeOutput(r: RealtimeRun): RunOutput {
 export function signalFor(c: GoldenCase, opts: ParityOptions): Float32Array {
   const sig = c.meta.signal;
   if (typeof sig !== 'string') throw new FormatError(`case ${c.name}: meta has no "signal"`);
+  if (opts.signal) return opts.signal;
   if (!opts.signalsDir) throw new FormatError(`case ${c.name} needs its input signal "${sig}": pass --signals DIR`);
   const file = path.join(opts.signalsDir, `${sig}.safetensors`);
   if (!fs.existsSync(file)) throw new FormatError(`case ${c.name}: signal file not found: ${file}`);
@@ -103,6 +106,12 @@ async function runCpc(c: GoldenCase, o: ParityOptions, stream: boolean): Promise
   } finally {
     enc.dispose();
   }
+}
+
+/** The JSON line `maai-encoder parity` prints for a result (the parity page shows the same). */
+export function parityLine(r: ParityResult): Omit<ParityResult, 'parts'> & { parts?: ParityResult['parts'] } {
+  const line = { case: r.case, kind: r.kind, shape_ok: r.shape_ok, emitted_ok: r.emitted_ok, max_abs: r.max_abs, rel: r.rel, pass: r.pass };
+  return r.parts ? { ...line, parts: r.parts } : line;
 }
 
 export async function runParity(c: GoldenCase, opts: ParityOptions): Promise<ParityResult> {

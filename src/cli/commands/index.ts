@@ -6,8 +6,9 @@ import { bench } from './bench';
 import { stream } from './stream';
 import { convert } from './convert';
 import { vap } from './vap';
+import { serve } from './serve';
 import type { Command } from './command';
 
 export type { Command } from './command';
 
-export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench, vap };
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench, vap, serve };

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadCase } from '../../parity/goldenCase';
-import { runParity } from '../../parity/runCase';
+import { parityLine, runParity } from '../../parity/runCase';
 import { WeightStore, openWeights } from '../../weights/store';
 import { parseArgs } from '../args';
 import { BACKEND_FLAG, NAME_MAP_FLAG, nameMapFlag, onePositional, required, useBackend } from './common';
@@ -58,14 +58,13 @@ export const parity: Command = {
     if (encFile !== undefined && !fs.existsSync(encFile)) throw new UsageError(`encoder weights file not found: ${encFile}`);
     const encoderWeights = encFile !== undefined ? await openVapEncoderWeights(encFile) : undefined;
     const r = await runParity(c, { weights: store, encoderWeights, signalsDir: p.flags.signals as string | undefined, tolerance });
-    const line = { case: r.case, kind: r.kind, shape_ok: r.shape_ok, emitted_ok: r.emitted_ok, max_abs: r.max_abs, rel: r.rel, pass: r.pass };
-    process.stdout.write(JSON.stringify(r.parts ? { ...line, parts: r.parts } : line) + '\n');
+    process.stdout.write(JSON.stringify(parityLine(r)) + '\n');
     return r.pass ? 0 : 1;
   },
 };
 
 /** The package root (dist/cli.js and src/cli/commands/*.ts both sit below it). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let d = path.dirname(fileURLToPathSafe());
   for (let i = 0; i < 5; i++) {
     if (fs.existsSync(path.join(d, 'package.json'))) return d;
