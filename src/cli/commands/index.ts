@@ -5,6 +5,7 @@ import { encode } from './encode';
 import { bench } from './bench';
 import { stream } from './stream';
 import { convert } from './convert';
+import { setupBackend } from './setupBackend';
 
 export interface Command {
   summary: string;
@@ -12,4 +13,4 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench };
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench, 'setup-backend': setupBackend };
