@@ -52,7 +52,7 @@ export interface SetupResult {
 }
 
 /** Wheel file names: tensorflow_cpu (CPU only) or tensorflow (CUDA-capable on Linux), for linux x86_64. */
-const WHEEL_RE = /^(tensorflow|tensorflow_cpu)-(\d+)\.(\d+)\.(\d+)[^-]*-[^-]+-[^-]+-(manylinux[^.]*x86_64|linux_x86_64)\.whl$/;
+const WHEEL_RE = /^(tensorflow|tensorflow_cpu)-(\d+)\.(\d+)\.(\d+)[^-]*-[^-]+-[^-]+-([^-]*linux[^-]*_x86_64)\.whl$/;
 
 /** Folders searched for TensorFlow wheels when --wheel is not given. */
 export function wheelSearchDirs(): string[] {
