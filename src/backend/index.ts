@@ -240,6 +240,7 @@ export async function setBackend(choice: BackendChoice = defaultBackendChoice(),
   const ok = await tf.setBackend(tfName);
   if (!ok) throw new BackendError(`backend "${name}" failed to initialise`);
   if (name === 'wasm') (await import('./wasmKernels')).installWasmKernels();
+  if (name === 'tensorflow' || name === 'cuda') (await import('./tensorflowKernels')).installTensorflowKernels();
   await tf.ready();
   return name;
 }
