@@ -6,6 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, chooseAutoBackend, setBackend } from '../src/backend';
 import { resolveNative } from '../src/backend/nativeHost';
+import { hasLstmSequence } from '../src/backend/tensorflowKernels';
+import { Recurrent } from '../src/layers/recurrent';
+import { disposeAll } from '../src/layers/param';
 
 const installed = resolveNative('tensorflow') !== null;
 const required = process.env.MAAI_REQUIRE_TENSORFLOW === '1';
@@ -41,5 +44,99 @@ describe('tensorflow backend', () => {
     } finally {
       process.env.MAAI_BACKEND = saved;
     }
+  });
+});
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+/** max |a - b| / rms(b). */
+function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let ss = 0;
+  for (let i = 0; i < b.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    ss += b[i] * b[i];
+  }
+  return m / Math.sqrt(ss / b.length);
+}
+
+(installed ? describe : describe.skip)('tensorflow kernel replacements against the cpu backend', () => {
+  /** Runs f on cpu and on tensorflow with the same host inputs; returns both outputs as arrays. */
+  async function both(f: () => tf.Tensor | tf.Tensor[]): Promise<[Float32Array[], Float32Array[], number[][]]> {
+    const run = (check = true) => {
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(f);
+      const arr = Array.isArray(out) ? out : [out];
+      const data = arr.map((t) => t.dataSync() as Float32Array);
+      const shapes = arr.map((t) => t.shape);
+      tf.dispose(arr);
+      if (check) expect(tf.memory().numTensors).toBe(before);
+      return { data, shapes };
+    };
+    await setBackend('cpu');
+    const ref = run();
+    await setBackend('tensorflow');
+    run(false); // first call: cached constants (axes tensors) are made
+    const got = run();
+    expect(got.shapes).toEqual(ref.shapes);
+    return [got.data, ref.data, got.shapes];
+  }
+
+  it('MatMul / BatchMatMul with every transpose, and fused products with bias and relu', async () => {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const [got, ref] = await both(() => {
+        const a = tf.tensor(values(3 * 5, 1), tA ? [5, 3] : [3, 5]);
+        const b = tf.tensor(values(5 * 4, 2), tB ? [4, 5] : [5, 4]);
+        const a3 = tf.tensor(values(2 * 3 * 5, 3), tA ? [2, 5, 3] : [2, 3, 5]);
+        const bias = tf.tensor1d(values(4, 4));
+        return [
+          tf.matMul(a, b, tA, tB),
+          tf.matMul(a3, b, tA, tB),
+          tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias }),
+          tf.fused.matMul({ a: a3, b, transposeA: tA, transposeB: tB, bias, activation: 'relu' }),
+          tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias, activation: 'elu' }),
+        ];
+      });
+      got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-6));
+    }
+  });
+
+  it('Mean over any axes, keepDims or not', async () => {
+    const [got, ref] = await both(() => {
+      const x = tf.tensor3d(values(2 * 3 * 4, 5), [2, 3, 4]);
+      return [tf.mean(x, -1, true), tf.mean(x, [0, 2]), tf.mean(x), tf.mean(tf.tensor1d([1, 2, 4], 'int32'))];
+    });
+    got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-6));
+  });
+
+  it('an LSTM sequence as one kernel equals the per-step cells, from zero and from a given state', async () => {
+    const I = 6;
+    const H = 5;
+    const make = () =>
+      new Recurrent('LSTM', I, H, {
+        weightIh: tf.tensor2d(values(4 * H * I, 6), [4 * H, I]),
+        weightHh: tf.tensor2d(values(4 * H * H, 7), [4 * H, H]),
+        biasIh: tf.tensor1d(values(4 * H, 8)),
+        biasHh: tf.tensor1d(values(4 * H, 9)),
+      });
+    await setBackend('tensorflow');
+    expect(hasLstmSequence()).toBe(true);
+    const [got, ref] = await both(() => {
+      const rnn = make();
+      const x = tf.tensor3d(values(2 * 7 * I, 10), [2, 7, I]);
+      const a = rnn.forward(x, null);
+      const b = rnn.forward(tf.tensor3d(values(2 * 3 * I, 11), [2, 3, I]), a.state);
+      const out = [a.y, a.state.h, a.state.c!, b.y, b.state.h, b.state.c!];
+      disposeAll(rnn.variables());
+      return out;
+    });
+    got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
   });
 });
