@@ -10,7 +10,8 @@ import './gradients';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BackendError } from './errors';
-import { NATIVE_PACKAGES, NativeBackend, resolveNative } from './nativeHost';
+import { NATIVE_PACKAGES, NativeBackend, nativeHostDir, resolveNative } from './nativeHost';
+import { withStderrSilenced } from './stderrGuard';
 import { hereRequire, resolvePackage } from './resolvePackage';
 
 export { BackendError } from './errors';
@@ -154,7 +155,10 @@ function loadNative(name: NativeBackend, opts: BackendOptions): void {
     env.TF_NUM_INTRAOP_THREADS = String(opts.threads);
   }
   try {
-    hereRequire()(r.entry);
+    // TensorFlow's one log line at load, before its log level applies, is dropped unless verbose.
+    const quiet = !opts.verbose && !env.MAAI_VERBOSE && r.where === 'setup-backend' && env.TF_CPP_MIN_LOG_LEVEL !== '0';
+    if (quiet) withStderrSilenced(nativeHostDir(name)!, () => hereRequire()(r.entry));
+    else hereRequire()(r.entry);
   } catch (e) {
     throw new BackendError(`backend "${name}": ${PEER_PACKAGES[name]} (${r.entry}) failed to load: ${((e as Error).message || String(e)).split('\n')[0]}`);
   }

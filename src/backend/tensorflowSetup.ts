@@ -17,6 +17,7 @@ import { BackendError } from './errors';
 import { NATIVE_PACKAGES, NativeBackend, hostedPackageDir, nativeHostDir, tfjsCoreNodeModules } from './nativeHost';
 import { resolvePackage } from './resolvePackage';
 import { extractZipEntry, listZip, readZipEntry, ZipEntry } from './zipArchive';
+import { STDERR_GUARD_FILE, buildStderrGuard } from './stderrGuard';
 
 export class SetupError extends BackendError {
   constructor(message: string) {
@@ -390,6 +391,14 @@ export async function setupTensorflowBackend(o: SetupOptions = {}): Promise<Setu
     }
   }
   if (!addon) throw new SetupError(`the ${pkg} addon was not built (log: ${logFile})`);
+  // The stderr guard (see stderrGuard.ts): optional, so a failure is only logged.
+  const headersForGuard = nodeHeadersDir();
+  const cc = ['cc', 'gcc', 'clang'].find(which);
+  if (!o.force && fs.existsSync(path.join(host, STDERR_GUARD_FILE))) skipped.push('stderr guard');
+  else if (headersForGuard && cc) {
+    const err = buildStderrGuard(host, headersForGuard, cc);
+    if (err) fs.appendFileSync(logFile, `\nstderr guard not built: ${err}\n`);
+  }
 
   // 5. Load test.
   log(`[4/4] load test`);
