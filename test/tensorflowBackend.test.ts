@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, chooseAutoBackend, setBackend } from '../src/backend';
 import { resolveNative } from '../src/backend/nativeHost';
-import { hasLstmSequence } from '../src/backend/tensorflowKernels';
+import { hasLayerNorm, hasLstmSequence } from '../src/backend/tensorflowKernels';
+import { LayerNorm } from '../src/layers/layerNorm';
 import { Recurrent } from '../src/layers/recurrent';
 import { disposeAll } from '../src/layers/param';
 
@@ -138,5 +139,20 @@ function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
       return out;
     });
     got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
+  });
+
+  it('LayerNorm as one fused kernel equals the plain ops, any rank and row count', async () => {
+    await setBackend('tensorflow');
+    expect(hasLayerNorm()).toBe(true);
+    const [got, ref] = await both(() => {
+      const ln = new LayerNorm(8, tf.tensor1d(values(8, 12)), tf.tensor1d(values(8, 13)), 1e-5);
+      // Rows with large offsets and small spread, where a careless variance loses digits.
+      const x = tf.add(tf.tensor3d(values(2 * 3 * 8, 14), [2, 3, 8]), tf.tensor3d(values(2 * 3, 15).map((v) => 100 * v), [2, 3, 1]));
+      const out = [ln.forward(x), ln.forward(tf.tensor2d(values(8, 16), [1, 8])), ln.forward(tf.zeros([0, 8]))];
+      disposeAll(ln.variables());
+      return out;
+    });
+    expect(got[2].length).toBe(0);
+    got.slice(0, 2).forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
   });
 });
