@@ -4,6 +4,7 @@
  * state, so a stream can carry it between calls (upstream's keepHidden), reset it, save and restore it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../util/tidy';
 import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
 import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
@@ -85,14 +86,14 @@ export class Recurrent implements Module {
     const [B, T, I] = x.shape;
     if (I !== this.inputSize) throw new RangeError(`${this.mode}: input has ${I} features, expected ${this.inputSize}`);
     const H = this.hiddenSize;
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; state: RecurrentState }>(() => {
       let h: tf.Tensor2D = state ? state.h : (tf.zeros([B, H]) as tf.Tensor2D);
       let c: tf.Tensor2D | undefined = this.mode === 'LSTM' ? (state?.c ?? (tf.zeros([B, H]) as tf.Tensor2D)) : undefined;
       if (this.mode === 'LSTM' && T > 0 && hasLstmSequence()) {
         // The whole sequence as one kernel where the backend has it (tensorflow: one TensorFlow op per step).
         const inputs = { x, h, c: c!, wIhT: this.wIhT, wHhT: this.wHhT, bIh: this.bIh, bHh: this.bHh };
         const [y, hT, cT] = tf.engine().runKernel(LSTM_SEQUENCE, inputs, {}) as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
-        return { y, state: { h: hT, c: cT } } as never;
+        return { y, state: { h: hT, c: cT } };
       }
       // Input projections of all steps at once: [B, T, G*H].
       const G = this.gates * H;
@@ -134,8 +135,8 @@ export class Recurrent implements Module {
         c = c?.clone();
       }
       const out: RecurrentState = c ? { h, c } : { h };
-      return { y, state: out } as never;
-    }) as unknown as { y: tf.Tensor3D; state: RecurrentState };
+      return { y, state: out };
+    });
   }
 
   exportState(s: RecurrentState): RecurrentStateData {

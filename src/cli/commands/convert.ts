@@ -6,7 +6,7 @@ import { readSafetensors, writeSafetensors } from '../../weights/safetensors';
 import { numel } from '../../weights/types';
 import { UsageError, parseArgs, str } from '../args';
 import { onePositional, required } from './common';
-import type { Command } from './index';
+import type { Command } from './command';
 
 function strings(v: string | boolean | string[] | undefined): string[] {
   if (v === undefined || typeof v === 'boolean') return [];

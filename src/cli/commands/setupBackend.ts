@@ -1,6 +1,6 @@
 import { UsageError, parseArgs, str } from '../args';
 import { findWheels, setupTensorflowBackend } from '../../backend/tensorflowSetup';
-import type { Command } from './index';
+import type { Command } from './command';
 
 export const setupBackend: Command = {
   summary: 'install the native TensorFlow backend (tfjs-node) offline from a TensorFlow wheel',

@@ -1,14 +1,11 @@
 import * as fs from 'node:fs';
-import { EncoderCPC } from '../../models/cpc/encoderCpc';
-import { EncoderMimi } from '../../models/mimi/encoderMimi';
 import { EncoderSession } from '../../pipeline/encoderSession';
-import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
-import { readAudio16k } from './encode';
-import type { Command } from './index';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, required, useBackend } from './common';
+import { readAudio16k } from '../../audio/readAudio';
+import type { Command } from './command';
 import { concatRows } from '../../util/concat';
 
 export const stream: Command = {
@@ -42,10 +39,9 @@ export const stream: Command = {
     const channel = channelFlag(p);
     await useBackend(p);
     const wave = readAudio16k(input, channel, true);
-    const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
     const frameHz = frameHzFlag(p, kind);
-    const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
-    const session = new EncoderSession(encoder, { frameHz });
+    const encoder = await loadEncoder(p, kind, weightsFile, frameHz);
+    const session = new EncoderSession(encoder, { callHz: frameHz });
     const latencies: number[] = [];
     const parts: Float32Array[] = [];
     let frames = 0;
@@ -96,7 +92,7 @@ export const stream: Command = {
     const out = str(p, 'output');
     if (out) {
       const data = concatRows(parts);
-      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
+      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.dim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
     return 0;

@@ -4,7 +4,7 @@ import { readManifest } from '../../weights/detweights';
 import { numel } from '../../weights/types';
 import { UsageError, parseArgs } from '../args';
 import { onePositional } from './common';
-import type { Command } from './index';
+import type { Command } from './command';
 
 interface Row {
   name: string;
