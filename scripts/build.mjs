@@ -15,5 +15,12 @@ const common = {
   banner: { js: "import { createRequire as __maaiCreateRequire } from 'node:module'; const require = __maaiCreateRequire(import.meta.url);" },
 };
 
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+// The library and its two subpath exports share code through chunks (one copy of every module, one WeightStore class).
+await build({
+  ...common,
+  entryPoints: { index: 'src/index.ts', parity: 'src/subpaths/parity.ts', layers: 'src/subpaths/layers.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});
 await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' });

@@ -281,7 +281,7 @@ describe('MimiStream.importCoreState', () => {
 
   it('refuses stream states (of either encoder) in place of the flat core state', () => {
     const c = cpc.stream();
-    expectRejectedUnchanged(s, () => s.importCoreState(c.exportState() as never), TypeError, /Mimi state: expected the flat core state \(an array of \[name, tensor\] pairs or a Map\), got a "cpc" stream state/);
+    expectRejectedUnchanged(s, () => s.importCoreState(c.exportState() as never), TypeError, /Mimi state: expected the flat core state \(an array of \[name, tensor\] pairs, a Map or an object of tensors\), got a "cpc" stream state/);
     expectRejectedUnchanged(s, () => s.importCoreState(s.exportState() as never), TypeError, /got a "mimi" stream state/);
     expectRejectedUnchanged(s, () => s.importCoreState(null as never), TypeError, /got null/);
     c.dispose();
@@ -291,17 +291,22 @@ describe('MimiStream.importCoreState', () => {
     const p0 = core.find(([n]) => n === 'past_0')![1];
     const pos = s.position;
     const cases: Array<[Array<[string, RawTensor]> | Map<string, RawTensor>, RegExp]> = [
-      [withEntry('pad_cache_0', null), /Mimi state: missing "pad_cache_0" \(a Mimi state has \d+ entries\)/],
+      [withEntry('pad_cache_0', null), /Mimi state: missing "pad_cache_0" \(a Mimi state has \d+ tensors besides the positions\)/],
       [[...core, ['past_99', p0]], /unexpected entries past_99 \(a state of another encoder or config\?\)/],
       [new Map([...core, ['h', p0]]), /unexpected entries h/],
       [withEntry('past_0', { shape: [1, 4, 16, 32], data: new Float32Array(2048) }), /"past_0" is F32 \[1,4,16,32\], expected F32 \[1,4,16,16\]/],
       [withEntry('past_0', { dtype: 'F64', data: Float64Array.from(p0.data as Float32Array) }), /"past_0" is F64 \[1,4,16,16\], expected F32/],
       [withEntry('past_1', { shape: [1, 4, 16, 8], data: new Float32Array(512) }), /"past_1" is F32 \[1,4,16,8\], expected F32 \[1,4,16,16\]/], // after past_0 was made: no leak
       [withEntry('past_2', { data: Object.assign(Float32Array.from(p0.data as Float32Array), { 11: -Infinity }) }), /"past_2" value 11 is -Infinity/],
-      [withEntry('cache_position', { data: BigInt64Array.from([-1n]) }), /cache_position -1 is not a non-negative integer/],
-      [withEntry('cache_position', { shape: [2], data: BigInt64Array.from([1n, 2n]) }), /"cache_position" must hold one value/],
+      [withEntry('cache_position', { data: BigInt64Array.from([-1n, 0n]) }), /"cache_position" holds -1, not a non-negative integer/],
+      [withEntry('cache_position', { data: BigInt64Array.from([1n, 2n]) }), /cache_position \[1,2\] should be \(position 40 \+ i\) % 16/],
+      [withEntry('cache_position', { shape: [], data: BigInt64Array.from([8n]) }), /"cache_position" is I64 \[\], expected I64 \[n\]/],
+      [withEntry('position_ids', { data: BigInt64Array.from([40n, 42n]) }), /position_ids \[40,42\] are not consecutive/],
+      [withEntry('position_ids', null), /no "position_ids": an ONNX Runtime output carries no absolute position; pass \{ position \}/],
+      [withEntry('pad_cache_0', { dtype: 'I64' }), /"pad_cache_0" is I64/],
     ];
     for (const [bad, msg] of cases) expectRejectedUnchanged(s, () => s.importCoreState(bad), RangeError, msg);
+    expectRejectedUnchanged(s, () => s.importCoreState(core, { position: 41 }), RangeError, /position_ids start at 40, the given position is 41/);
     expect(s.position).toBe(pos);
   });
 

@@ -30,13 +30,22 @@ function flat(t: tf.Tensor, transpose: boolean): { data: Float32Array; shape: nu
   return out;
 }
 
-async function runCore(c: GoldenCase, o: ParityOptions) {
+/** Runs `f` on a case's Mimi core (its config and weights) and its input_24k as [1, T, 1]; frees both. */
+function withCore<T>(c: GoldenCase, o: ParityOptions, f: (model: MimiModel, x: tf.Tensor3D) => T): T {
   const model = MimiModel.load(o.weights, caseMimiConfig(c));
+  const input = caseTensor(c, 'input_24k');
+  const x = tf.tensor3d(input.data, [1, input.data.length, 1]);
   try {
-    const input = caseTensor(c, 'input_24k');
-    const x = tf.tensor3d(input.data, [1, input.data.length, 1]);
-    const out = model.forwardAll(x);
+    return f(model, x);
+  } finally {
     x.dispose();
+    model.dispose();
+  }
+}
+
+async function runCore(c: GoldenCase, o: ParityOptions) {
+  return withCore(c, o, (model, x) => {
+    const out = model.forwardAll(x);
     const parts = {
       seanet_out: { ...flat(out.seanet, true), ref: 'seanet_out' },
       transformer_out: { ...flat(out.transformer, false), ref: 'transformer_out' },
@@ -44,26 +53,17 @@ async function runCore(c: GoldenCase, o: ParityOptions) {
     };
     tf.dispose([out.seanet, out.transformer, out.downsample]);
     return { parts };
-  } finally {
-    model.dispose();
-  }
+  });
 }
 
 async function runCoreOnnx(c: GoldenCase, o: ParityOptions) {
-  const model = MimiModel.load(o.weights, caseMimiConfig(c));
-  try {
-    const input = caseTensor(c, 'input_24k');
-    const x = tf.tensor3d(input.data, [1, input.data.length, 1]);
+  return withCore(c, o, (model, x) => {
     const y = model.forward(x);
-    x.dispose();
     const r = flat(y, false);
     y.dispose();
-    const ort = { ...r, ref: 'output_onnxruntime' };
-    const pt = { ...r, ref: 'output_pytorch' };
-    return { parts: { output_onnxruntime: ort, output_pytorch: pt } };
-  } finally {
-    model.dispose();
-  }
+    // One output compared with both references: ONNX Runtime's and PyTorch's.
+    return { parts: { output_onnxruntime: { ...r, ref: 'output_onnxruntime' }, output_pytorch: { ...r, ref: 'output_pytorch' } } };
+  });
 }
 
 let registered = false;

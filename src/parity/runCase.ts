@@ -35,6 +35,8 @@ export interface RunOutput {
   data: Float32Array;
   shape: number[];
   emitted?: number[];
+  /** Input position (16 kHz samples consumed) at each call of a stream. */
+  callEnd?: number[];
 }
 
 type Runner = (c: GoldenCase, opts: ParityOptions) => Promise<RunOutput | { parts: Record<string, RunOutput & { ref: string }> }>;
@@ -51,7 +53,7 @@ export function registerParityRunner(kind: string, r: Runner): void {
 
 /** A realtime run as a runner's output (MaAI's loop never finalizes: the golden streams do not either). */
 export function realtimeOutput(r: RealtimeRun): RunOutput {
-  return { data: r.data, shape: [r.frames, r.dim], emitted: r.emitted };
+  return { data: r.data, shape: [r.frames, r.dim], emitted: r.emitted, callEnd: r.callEnd };
 }
 
 export function signalFor(c: GoldenCase, opts: ParityOptions): Float32Array {
@@ -113,11 +115,11 @@ export async function runParity(c: GoldenCase, opts: ParityOptions): Promise<Par
   }
   const ref = caseTensor(c, 'output');
   const cmp = compareArrays(out.data, out.shape, ref.data, ref.shape);
+  // Per-call counts, and where the realtime loop made each call (the golden streams record both).
+  const same = (got: number[] | undefined, want: number[]) => !!got && got.length === want.length && got.every((v, i) => v === want[i]);
   let emitted_ok = true;
-  if (c.tensors.has('emitted')) {
-    const want = caseInts(c, 'emitted');
-    emitted_ok = !!out.emitted && out.emitted.length === want.length && out.emitted.every((v, i) => v === want[i]);
-  }
+  if (c.tensors.has('emitted')) emitted_ok = same(out.emitted, caseInts(c, 'emitted'));
+  if (c.tensors.has('call_end_sample')) emitted_ok = emitted_ok && same(out.callEnd, caseInts(c, 'call_end_sample'));
   return {
     case: c.name,
     kind: c.meta.kind,

@@ -14,6 +14,18 @@ export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string
 /** For commands that read a weights file. */
 export const NAME_MAP_FLAG: Record<string, FlagSpec> = { 'name-map': { type: 'string' } };
 
+/** For commands that encode a WAV file with an encoder (encode, stream): loadEncoder and channelFlag read these. */
+export const ENCODE_FLAGS: Record<string, FlagSpec> = {
+  ...BACKEND_FLAG,
+  ...NAME_MAP_FLAG,
+  encoder: { type: 'string' },
+  weights: { type: 'string' },
+  'frame-hz': { type: 'string' },
+  channel: { type: 'string' },
+  'mimi-config': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+};
+
 /**
  * --name-map: how to rename the tensors of the weights file before use. A preset (cpc-checkpoint: MaAI's CPC
  * training checkpoint; vap: a MaAI VAP state dict's encoder) or a JSON NameMap such as

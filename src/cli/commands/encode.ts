@@ -5,7 +5,7 @@ import { runRealtime } from '../../pipeline/realtimeLoop';
 import type { AudioEncoder } from '../../pipeline/types';
 import { writeSafetensors } from '../../weights/safetensors';
 import { UsageError, parseArgs } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, progress, required, useBackend } from './common';
+import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, progress, required, useBackend } from './common';
 import type { Command } from './command';
 
 export interface EncodedFeatures {
@@ -42,18 +42,7 @@ export const encode: Command = {
     'calls every 16000/frame_hz samples). Writes `features` [frames, dim] float32 with metadata (encoder,\n' +
     'frame_rate, frames, dim, streaming, source).',
   async run(argv) {
-    const p = parseArgs(argv, {
-      ...BACKEND_FLAG,
-      ...NAME_MAP_FLAG,
-      encoder: { type: 'string' },
-      weights: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      stream: { type: 'boolean' },
-      'frame-hz': { type: 'string' },
-      channel: { type: 'string' },
-      'no-resample': { type: 'boolean' },
-      'mimi-config': { type: 'string' },
-    });
+    const p = parseArgs(argv, { ...ENCODE_FLAGS, stream: { type: 'boolean' }, 'no-resample': { type: 'boolean' } });
     const input = onePositional(p, 'input WAV file');
     const encoder = encoderFlag(p);
     const weightsFile = required(p, 'weights');

@@ -18,7 +18,8 @@ export const parity: Command = {
     'CASE is a golden case .safetensors (metadata "meta" = JSON with "kind"). FILE is a safetensors weights file,\n' +
     'a detweights manifest (.json) or a PyTorch checkpoint (.pt). Prints one JSON line\n' +
     '{"case","kind","shape_ok","emitted_ok","max_abs","rel","pass"} with rel = max|y-ref|/rms(ref).\n' +
-    'Exit 0 when shapes and emitted counts match exactly and rel <= tolerance, 1 when not, 2 on bad usage or input.\n\n' +
+    'emitted_ok: the per-call emitted counts (and, where the case records them, the input positions of the calls)\n' +
+    'match exactly. Exit 0 when shapes and emitted_ok hold and rel <= tolerance, 1 when not, 2 on bad usage or input.\n\n' +
     '--golden runs every case of a golden folder (default: the fixtures shipped in test/fixtures/golden): the cases\n' +
     'listed in index.json and the ONNX Runtime cases in onnx/, each with its weights from weights/, one JSON line\n' +
     'per case and a summary; exit 0 when all pass.',

@@ -3,7 +3,7 @@ import { EncoderSession } from '../../pipeline/encoderSession';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, required, useBackend } from './common';
+import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, required, useBackend } from './common';
 import { readAudio16k } from '../../audio/readAudio';
 import type { Command } from './command';
 import { concatRows } from '../../util/concat';
@@ -18,19 +18,7 @@ export const stream: Command = {
     '--realtime, at the pace the audio would arrive. Prints per-call latency (median, p95, max) and the real-time\n' +
     'factor (processing time / audio time). -o writes the features.',
   async run(argv) {
-    const p = parseArgs(argv, {
-      ...BACKEND_FLAG,
-      ...NAME_MAP_FLAG,
-      encoder: { type: 'string' },
-      weights: { type: 'string' },
-      'frame-hz': { type: 'string' },
-      realtime: { type: 'boolean' },
-      chunk: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      channel: { type: 'string' },
-      json: { type: 'boolean' },
-      'mimi-config': { type: 'string' },
-    });
+    const p = parseArgs(argv, { ...ENCODE_FLAGS, realtime: { type: 'boolean' }, chunk: { type: 'string' }, json: { type: 'boolean' } });
     const input = onePositional(p, 'input WAV file');
     const kind = encoderFlag(p);
     const weightsFile = required(p, 'weights');

@@ -20,6 +20,7 @@ import { pyRound } from '../../util/pyRound';
 import { concatRows } from '../../util/concat';
 import { MimiConfig, MIMI_CONFIG, mimiConfig, mimiFrameSize } from './mimiConfig';
 import { MimiStream } from './mimiStream';
+import { MimiOnnxIoSpec, MimiOnnxMeta, mimiOnnxMeta } from './onnxContract';
 import { toRows } from '../input';
 import type { AudioEncoder, CallWindow, CallWindowOptions } from '../../pipeline/types';
 import { callWindowFor } from '../../pipeline/realtimeLoop';
@@ -114,16 +115,8 @@ export class EncoderMimi implements AudioEncoder {
     return { ...g, frameHz: this.frameHz };
   }
 
-  /** The ONNX streaming contract's I/O shapes (batch 1 unless given). */
-  getMimiStreamingOnnxIoSpec(batchSize = 1): {
-    wave_16k_call_window: number;
-    wave_24k_mimi_input: number;
-    padding_cache_shapes: number[][];
-    past_key_value_shapes: number[][];
-    num_padding_tensors: number;
-    num_past_tensors: number;
-    output_dim: number;
-  } {
+  /** The ONNX streaming contract's I/O spec (MaAI get_mimi_streaming_onnx_io_spec) for N frames per call. */
+  getMimiStreamingOnnxIoSpec(batchSize = 1, framesPerCall = 1): MimiOnnxIoSpec {
     const c = this.config;
     const pad = this.model.cachedConvs.map((conv) => [batchSize, conv.inChannels, conv.paddingTotal]);
     const past = this.model.encoderTransformer.layers.flatMap(() => {
@@ -131,14 +124,30 @@ export class EncoderMimi implements AudioEncoder {
       return [s, [...s]];
     });
     return {
-      wave_16k_call_window: this.getStreamingCallWindow16k(),
-      wave_24k_mimi_input: this.getStreamingMimiInput24k(),
+      frames_per_call: checkFramesPerCall(framesPerCall),
+      wave_16k_call_window: this.getStreamingCallWindow16k(framesPerCall),
+      wave_24k_mimi_input: this.getStreamingMimiInput24k(framesPerCall),
       padding_cache_shapes: pad,
       past_key_value_shapes: past,
       num_padding_tensors: pad.length,
       num_past_tensors: past.length,
       output_dim: this.outputDim,
     };
+  }
+
+  /**
+   * The meta JSON of MaAI's streaming ONNX contract (continuous_mimi_*.json) for this encoder with N frames per
+   * call; a stream's exportCoreState({ framesPerCall: N }) is the state such a graph continues from.
+   * The contract is for frame_hz = Mimi's rate (12.5 Hz): another frame_hz is an error.
+   */
+  getMimiStreamingOnnxMeta(framesPerCall = 1): MimiOnnxMeta {
+    if (!this.skipsAlignment) throw new RangeError(`EncoderMimi: the ONNX contract runs at Mimi's ${this.frameHzMimi} Hz; this encoder is at frame_hz ${this.frameHz}`);
+    return mimiOnnxMeta(this.getMimiStreamingOnnxIoSpec(1, framesPerCall), {
+      frameRate: this.frameHzMimi,
+      contextSamples: this.contextSamples,
+      cachePositionLen: this.model.tokensPerCall(framesPerCall),
+      maxPastLen: this.model.kvCache.capacity,
+    });
   }
 
   /** Offline: 16 kHz waveform(s) -> [B, frames, hidden] at frame_hz. Rows of a batch must have equal length. */

@@ -16,6 +16,7 @@ import { RawTensor } from '../../weights/types';
 import { MimiConfig, downsampleKernel, downsampleStride, mimiFrameSize } from './mimiConfig';
 import { SeanetEncoder } from './seanet';
 import { firstNonFinite } from '../../util/finite';
+import { FlatState, contractPositions, flatStateEntries, flatStatePosition, onnxPadCacheName, onnxPastName, rotateSlots } from './onnxContract';
 
 /** MaAI's static KV cache length for a frame rate: mimi_sliding_cache_len + 1 = max(1, round(20 * fps) - 1) + 1. */
 export function mimiSlidingCacheLen(frameHz: number): number {
@@ -130,71 +131,76 @@ export class MimiModel {
     });
   }
 
-  /** Flat state in MaAI's ONNX contract order: pad_cache_i [B, C_in, P], past_{2l}/past_{2l+1} = K/V, cache_position. */
-  exportState(state: MimiState): Array<[string, RawTensor]> {
-    const out: Array<[string, RawTensor]> = [];
+  /** Transformer tokens per call of N Mimi frames: the contract's cache_position_len (2 N). */
+  tokensPerCall(framesPerCall = 1): number {
+    return downsampleStride(this.config) * framesPerCall;
+  }
+
+  /**
+   * The state in MaAI's ONNX contract form (onnxContract.ts), in input order: cache_position, position_ids
+   * (I64 [2 N]), pad_cache_i F32 [B, C_in, P], past_j F32 [B, H, max_past_len, D] in ring order.
+   */
+  exportState(state: MimiState, opts: { framesPerCall?: number } = {}): Array<[string, RawTensor]> {
+    const W = this.kvCache.capacity;
+    const len = this.tokensPerCall(opts.framesPerCall ?? 1);
+    const { cachePosition, positionIds } = contractPositions(state.position, len, W);
+    const out: Array<[string, RawTensor]> = [
+      ['cache_position', { dtype: 'I64', shape: [len], data: cachePosition }],
+      ['position_ids', { dtype: 'I64', shape: [len], data: positionIds }],
+    ];
     state.padCaches.forEach((c, i) => {
       const t = tf.tidy(() => tf.transpose(c, [0, 2, 1]));
-      out.push([`pad_cache_${i}`, { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array }]);
+      out.push([onnxPadCacheName(i), { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array }]);
       t.dispose();
     });
+    // Sliding-window order -> ring order (slot p % W holds position p) once the buffer has wrapped.
+    const by = state.position >= W ? state.position % W : 0;
     state.kv.forEach((l, i) => {
-      out.push([`past_${2 * i}`, { dtype: 'F32', shape: l.keys.shape, data: l.keys.dataSync() as Float32Array }]);
-      out.push([`past_${2 * i + 1}`, { dtype: 'F32', shape: l.values.shape, data: l.values.dataSync() as Float32Array }]);
+      for (const [j, t] of [[2 * i, l.keys], [2 * i + 1, l.values]] as const) {
+        const [B, H, , D] = t.shape;
+        out.push([onnxPastName(j), { dtype: 'F32', shape: t.shape, data: rotateSlots(t.dataSync() as Float32Array, B * H, W, D, by) }]);
+      }
     });
-    out.push(['cache_position', { dtype: 'I64', shape: [], data: BigInt64Array.from([BigInt(state.position)]) }]);
     return out;
   }
 
-  /** Inverse of exportState; checks every name and shape against this model. */
-  importState(flat: Array<[string, RawTensor]> | Map<string, RawTensor>): MimiState {
-    if (!(flat instanceof Map) && !Array.isArray(flat)) {
-      const tag = (flat as { encoder?: unknown } | null)?.encoder;
-      throw new TypeError(`Mimi state: expected the flat core state (an array of [name, tensor] pairs or a Map)${tag !== undefined ? `, got a ${JSON.stringify(tag)} stream state` : `, got ${flat === null ? 'null' : typeof flat}`}`);
-    }
-    const m = flat instanceof Map ? flat : new Map(flat);
+  /**
+   * Inverse of exportState; also takes what an ONNX Runtime session returns (pad_cache_out_i, past_out_j,
+   * cache_position_out; then `position`, MaAI's position_ids counter, must be given). Checks every name, dtype
+   * and shape against this model; nothing is created on error.
+   */
+  importState(flat: FlatState, opts: { position?: number } = {}): MimiState {
+    const where = 'Mimi state';
+    const entries = flatStateEntries(flat, where);
+    const m = entries.m;
     const convs = this.cachedConvs;
     const L = this.encoderTransformer.layers.length;
-    const need = [...convs.map((_, i) => `pad_cache_${i}`), ...Array.from({ length: 2 * L }, (_, j) => `past_${j}`), 'cache_position'];
-    for (const n of need) if (!m.has(n)) throw new RangeError(`Mimi state: missing "${n}" (a Mimi state has ${need.length} entries)`);
-    const extra = [...m.keys()].filter((k) => !need.includes(k));
-    if (extra.length) throw new RangeError(`Mimi state: unexpected entries ${extra.join(', ')} (a state of another encoder or config?)`);
-    const batch = m.get('pad_cache_0')!.shape[0];
+    const W = this.kvCache.capacity;
+    const need = [...convs.map((_, i) => onnxPadCacheName(i)), ...Array.from({ length: 2 * L }, (_, j) => onnxPastName(j))];
+    for (const n of need) if (!m.has(n)) throw new RangeError(`${where}: missing "${n}" (a Mimi state has ${need.length} tensors besides the positions)`);
+    const known = new Set([...need, 'cache_position', 'position_ids']);
+    const extra = [...m.keys()].filter((k) => !known.has(k));
+    if (extra.length) throw new RangeError(`${where}: unexpected entries ${extra.join(', ')} (a state of another encoder or config?)`);
+    const position = flatStatePosition(entries, W, opts.position, where);
+    const batch = m.get(onnxPadCacheName(0))!.shape[0];
     const c = this.config;
     const check = (name: string, want: number[]) => {
       const t = m.get(name)!;
       if (t.dtype !== 'F32' || t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-        throw new RangeError(`Mimi state: "${name}" is ${t.dtype} [${t.shape}], expected F32 [${want}]`);
+        throw new RangeError(`${where}: "${name}" is ${t.dtype} [${t.shape}], expected F32 [${want}]`);
       }
       const bad = firstNonFinite(t.data as Float32Array);
-      if (bad >= 0) throw new RangeError(`Mimi state: "${name}" value ${bad} is ${t.data[bad]}; a state must be finite`);
+      if (bad >= 0) throw new RangeError(`${where}: "${name}" value ${bad} is ${t.data[bad]}; a state must be finite`);
       return t.data as Float32Array;
     };
-    const created: tf.Tensor[] = [];
-    try {
-      const padCaches = convs.map((conv, i) => {
-        const d = check(`pad_cache_${i}`, [batch, conv.inChannels, conv.paddingTotal]);
-        const t = tf.tidy(() => tf.transpose(tf.tensor3d(d, [batch, conv.inChannels, conv.paddingTotal]), [0, 2, 1]) as tf.Tensor3D);
-        created.push(t);
-        return t;
-      });
-      const kvShape = [batch, c.num_attention_heads, this.kvCache.capacity, c.head_dim] as [number, number, number, number];
-      const kv = Array.from({ length: L }, (_, i) => {
-        const keys = tf.tensor4d(check(`past_${2 * i}`, kvShape), kvShape);
-        created.push(keys); // before the values are checked: a bad past_{2i+1} must not leak the keys
-        const values = tf.tensor4d(check(`past_${2 * i + 1}`, kvShape), kvShape);
-        created.push(values);
-        return { keys, values };
-      });
-      const pos = m.get('cache_position')!;
-      if (pos.data.length !== 1) throw new RangeError('Mimi state: "cache_position" must hold one value');
-      const position = Number(pos.data[0]);
-      if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`Mimi state: cache_position ${position} is not a non-negative integer`);
-      return { padCaches, kv, position, batch };
-    } catch (e) {
-      for (const t of created) t.dispose();
-      throw e;
-    }
+    // Every check before any tensor is made.
+    const pads = convs.map((conv, i) => check(onnxPadCacheName(i), [batch, conv.inChannels, conv.paddingTotal]));
+    const kvShape = [batch, c.num_attention_heads, W, c.head_dim] as [number, number, number, number];
+    const by = position >= W ? W - (position % W) : 0;
+    const pasts = Array.from({ length: 2 * L }, (_, j) => rotateSlots(check(onnxPastName(j), kvShape), batch * c.num_attention_heads, W, c.head_dim, by));
+    const padCaches = convs.map((conv, i) => tidyTyped(() => tf.transpose(tf.tensor3d(pads[i], [batch, conv.inChannels, conv.paddingTotal]), [0, 2, 1])));
+    const kv = Array.from({ length: L }, (_, i) => ({ keys: tf.tensor4d(pasts[2 * i], kvShape), values: tf.tensor4d(pasts[2 * i + 1], kvShape) }));
+    return { padCaches, kv, position, batch };
   }
 
   variables(): tf.Variable[] {

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CausalResamplerState, CausalStreamingResampler } from '../../audio/causalResampler';
 import { RawTensor } from '../../weights/types';
 import { MimiModel, MimiState, disposeMimiState } from './mimi';
+import type { FlatState } from './onnxContract';
 import { mimiFrameSize } from './mimiConfig';
 import { toRows } from '../input';
 import { concatRows } from '../../util/concat';
@@ -24,7 +25,7 @@ export interface MimiStreamState {
   frameHz: number;
   audioResampler: ResamplerState;
   leadingZeroDone: boolean;
-  /** The core state in the flat ONNX-contract form (pad_cache_i, past_j, cache_position). */
+  /** The core state in the flat ONNX-contract form (cache_position, position_ids, pad_cache_i, past_j). */
   core: Array<[string, RawTensor]>;
   featureResampler: ResamplerState | null;
   /** frame_rate_conv cache [B, k-1, C] (row-major), null before the first aligned frame. */
@@ -244,14 +245,22 @@ export class MimiStream implements EncoderStream {
     this.calls = 0;
   }
 
-  /** The core (Mimi) state in MaAI's flat ONNX-contract order. */
-  exportCoreState(): Array<[string, RawTensor]> {
-    return this.encoder.model.exportState(this.core);
+  /**
+   * The core (Mimi) state in MaAI's ONNX contract form and order (cache_position, position_ids, pad_cache_i,
+   * past_j; see onnxContract.ts): what EncoderMimiOnnx feeds its next ORT call. `framesPerCall` sets the length
+   * of the position vectors (2 per frame).
+   */
+  exportCoreState(opts: { framesPerCall?: number } = {}): Array<[string, RawTensor]> {
+    return this.encoder.model.exportState(this.core, opts);
   }
 
-  /** Replaces the core state from its flat form (validated; nothing changes on error). */
-  importCoreState(flat: Array<[string, RawTensor]> | Map<string, RawTensor>): void {
-    const next = this.encoder.model.importState(flat);
+  /**
+   * Replaces the core state from the contract's flat form: this library's export, or an ONNX Runtime session's
+   * outputs (pad_cache_out_i, past_out_j, cache_position_out, embeddings ignored) with `position` (MaAI's
+   * position_ids counter). Validated; nothing changes on error.
+   */
+  importCoreState(flat: FlatState, opts: { position?: number } = {}): void {
+    const next = this.encoder.model.importState(flat, opts);
     if (next.batch !== this.batch) {
       disposeMimiState(next);
       throw new RangeError(`MimiStream.importCoreState: state has batch ${next.batch}, the stream has batch ${this.batch}`);
