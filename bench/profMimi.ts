@@ -1,6 +1,6 @@
 // Per-kernel wall time of full-size Mimi (12.5 Hz) on wasm: streaming steps (80 ms calls) or offline forwards of
-// 10 s. Usage: node scripts/run-ts.mjs bench/profMimi.ts [threads] [runs] [stream|offline]
-import { setBackend } from '../src/backend';
+// 10 s. Usage: node scripts/run-ts.mjs bench/profMimi.ts [threads] [runs] [stream|offline] [backend]
+import { BackendName, setBackend } from '../src/backend';
 import { EncoderMimi } from '../src/models/mimi/encoderMimi';
 import { MIMI_CONFIG } from '../src/models/mimi/mimiConfig';
 import { WeightStore } from '../src/weights/store';
@@ -13,7 +13,8 @@ import { profileKernels } from './profileKernels';
   const threads = Number(process.argv[2] ?? 1);
   const runs = Number(process.argv[3] ?? 50);
   const offline = process.argv[4] === 'offline';
-  await setBackend('wasm', { threads });
+  // A 5th argument names another backend (e.g. tensorflow; threads = TensorFlow's intra-op threads there).
+  await setBackend((process.argv[5] ?? 'wasm') as BackendName, { threads });
   const enc = EncoderMimi.load(WeightStore.fromTensors(buildFromManifest(fullManifests().mimi)), { frameHz: 12.5, config: { ...MIMI_CONFIG } });
   const sig = benchSignal(10);
   if (offline) {

@@ -1,76 +1,46 @@
 /**
- * Backend selection. 'wasm' is the Node default (SIMD, installs without downloads); 'cpu' is pure JS;
- * 'tensorflow' and 'cuda' use the optional peer dependencies @tensorflow/tfjs-node(-gpu), loaded only when
- * asked for; 'webgl' / 'webgpu' are for browsers (their packages must be imported by the page).
+ * Backend selection. 'auto' (the default) picks the native TensorFlow backend when it is installed and loads,
+ * else 'wasm' (SIMD, installs without downloads); 'cpu' is pure JS; 'tensorflow' and 'cuda' use
+ * @tensorflow/tfjs-node(-gpu), installed by `maai-encoder setup-backend` or npm and loaded only when chosen;
+ * 'webgl' / 'webgpu' are for browsers (their packages must be imported by the page).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // Gradients are registered so tf.grad reaches encoder weights when they are unfrozen.
 import './gradients';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BackendError } from './errors';
+import { NATIVE_PACKAGES, NativeBackend, nativeHostDir, resolveNative } from './nativeHost';
+import { withStderrSilenced } from './stderrGuard';
+import { hereRequire, resolvePackage } from './resolvePackage';
+
+export { BackendError } from './errors';
 
 export type BackendName = 'wasm' | 'cpu' | 'tensorflow' | 'cuda' | 'webgl' | 'webgpu';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu', 'tensorflow', 'cuda', 'webgl', 'webgpu'];
-
-export class BackendError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackendError';
-  }
-}
+/** What setBackend accepts: a backend, or 'auto' (see chooseAutoBackend). */
+export type BackendChoice = BackendName | 'auto';
 
 const PEER_PACKAGES: Record<string, string> = {
-  tensorflow: '@tensorflow/tfjs-node',
-  cuda: '@tensorflow/tfjs-node-gpu',
+  ...NATIVE_PACKAGES,
   webgl: '@tensorflow/tfjs-backend-webgl',
   webgpu: '@tensorflow/tfjs-backend-webgpu',
 };
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-function localRequire(): NodeRequire {
-  // Works from CommonJS (jest) and from the ESM bundle alike.
-  return createRequire(path.join(process.cwd(), 'noop.js'));
-}
-
-function resolvePackage(name: string): string | null {
-  for (const req of [localRequire(), createRequireFromHere()]) {
-    try {
-      return req.resolve(name);
-    } catch {
-      /* try the next */
-    }
-  }
-  return null;
-}
-
-function createRequireFromHere(): NodeRequire {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const g: any = globalThis as any;
-  if (typeof g.__maaiRequire === 'function') return g.__maaiRequire;
-  try {
-    // CommonJS (jest): `require` exists.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return typeof require === 'function' ? require : localRequire();
-  } catch {
-    return localRequire();
-  }
-}
-
 /** Reports which backends can be used in this process (without initialising them). */
 export function availableBackends(): Record<BackendName, { available: boolean; package: string; note?: string }> {
   const out = {} as Record<BackendName, { available: boolean; package: string; note?: string }>;
   out.wasm = { available: resolvePackage('@tensorflow/tfjs-backend-wasm') !== null, package: '@tensorflow/tfjs-backend-wasm' };
   out.cpu = { available: resolvePackage('@tensorflow/tfjs-backend-cpu') !== null, package: '@tensorflow/tfjs-backend-cpu' };
-  for (const b of ['tensorflow', 'cuda', 'webgl', 'webgpu'] as const) {
+  for (const b of ['tensorflow', 'cuda'] as const) {
+    const r = isNode ? resolveNative(b) : null;
+    out[b] = { available: r !== null, package: PEER_PACKAGES[b], note: r ? (r.where === 'setup-backend' ? 'installed by setup-backend' : undefined) : `maai-encoder setup-backend tensorflow${b === 'cuda' ? ' --gpu' : ''}` };
+  }
+  for (const b of ['webgl', 'webgpu'] as const) {
     const pkg = PEER_PACKAGES[b];
-    const browserOnly = (b === 'webgl' || b === 'webgpu') && isNode;
-    out[b] = {
-      available: !browserOnly && resolvePackage(pkg) !== null,
-      package: pkg,
-      note: browserOnly ? 'browser only' : undefined,
-    };
+    out[b] = { available: !isNode && resolvePackage(pkg) !== null, package: pkg, note: isNode ? 'browser only' : undefined };
   }
   return out;
 }
@@ -79,8 +49,12 @@ export interface BackendOptions {
   /**
    * wasm threads (Node): default MAAI_WASM_THREADS or the number of CPUs (max 8); 1 = the single-threaded
    * SIMD build. Applies when the wasm backend is first initialised in the process.
+   * tensorflow / cuda: TensorFlow's intra-op thread pool (TF_NUM_INTRAOP_THREADS; default: TensorFlow's own,
+   * the CPU count). Applies when the native library is first loaded in the process.
    */
   threads?: number;
+  /** tensorflow / cuda: keep TensorFlow's own log lines on stderr (default off: TF_CPP_MIN_LOG_LEVEL=2). */
+  verbose?: boolean;
 }
 
 let wasmRegistered = false;
@@ -157,31 +131,120 @@ export async function wasmThreads(): Promise<{ threads: number; requested: numbe
   return { threads, requested: wasmThreadsWanted, note: wasmThreadsNote };
 }
 
-async function requirePeer(name: BackendName): Promise<void> {
-  const pkg = PEER_PACKAGES[name];
-  if (resolvePackage(pkg) === null) {
+let nativeLoaded: NativeBackend | null = null;
+let nativeThreads: number | undefined;
+
+/**
+ * Loads tfjs-node(-gpu) into this process: from the project, or where setup-backend put it. TensorFlow's
+ * environment (log level, threads) is read when its library loads, so it is set first.
+ */
+function loadNative(name: NativeBackend, opts: BackendOptions): void {
+  if (nativeLoaded === name) return;
+  if (nativeLoaded) throw new BackendError(`backend "${nativeLoaded}" is already loaded in this process; "${name}" needs a new process`);
+  const r = resolveNative(name);
+  if (!r) {
     throw new BackendError(
-      `backend "${name}" needs the optional package ${pkg}, which is not installed: run \`npm install ${pkg}\`` +
-        (name === 'tensorflow' || name === 'cuda' ? ' (it downloads the TensorFlow C library at install time)' : ''),
+      `backend "${name}" needs ${PEER_PACKAGES[name]}, which is not installed: run \`npx maai-encoder setup-backend tensorflow${name === 'cuda' ? ' --gpu' : ''}\`` +
+        ` (builds it offline from a TensorFlow wheel) or \`npm install ${PEER_PACKAGES[name]}\` (downloads libtensorflow)`,
     );
   }
-  await import(pkg);
+  const env = process.env;
+  if (!opts.verbose && !env.MAAI_VERBOSE && env.TF_CPP_MIN_LOG_LEVEL === undefined) env.TF_CPP_MIN_LOG_LEVEL = '2';
+  if (opts.threads !== undefined) {
+    if (!isValidNativeThreads(opts.threads)) throw new BackendError(`tensorflow threads must be a positive integer, got ${opts.threads}`);
+    env.TF_NUM_INTRAOP_THREADS = String(opts.threads);
+  }
+  try {
+    // TensorFlow's one log line at load, before its log level applies, is dropped unless verbose.
+    const quiet = !opts.verbose && !env.MAAI_VERBOSE && r.where === 'setup-backend' && env.TF_CPP_MIN_LOG_LEVEL !== '0';
+    if (quiet) withStderrSilenced(nativeHostDir(name)!, () => hereRequire()(r.entry));
+    else hereRequire()(r.entry);
+  } catch (e) {
+    throw new BackendError(`backend "${name}": ${PEER_PACKAGES[name]} (${r.entry}) failed to load: ${((e as Error).message || String(e)).split('\n')[0]}`);
+  }
+  nativeLoaded = name;
+  nativeThreads = env.TF_NUM_INTRAOP_THREADS ? Number(env.TF_NUM_INTRAOP_THREADS) : undefined;
 }
 
-/** Selects and initialises a tfjs backend; resolves to the backend's name. */
-export async function setBackend(name: BackendName = 'wasm', opts: BackendOptions = {}): Promise<BackendName> {
-  if (!BACKENDS.includes(name)) {
-    throw new BackendError(`unknown backend "${name}"; choose one of ${BACKENDS.join(', ')}`);
+function isValidNativeThreads(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 1024;
+}
+
+/** The TensorFlow intra-op threads asked for (TF_NUM_INTRAOP_THREADS), or undefined for TensorFlow's default. */
+export function tensorflowThreads(): number | undefined {
+  return nativeThreads;
+}
+
+/** The backend 'auto' picks in this process, and why. */
+export interface AutoChoice {
+  backend: BackendName;
+  reason: string;
+}
+
+/**
+ * 'auto': in Node, cuda when @tensorflow/tfjs-node-gpu is installed and loads, else tensorflow when
+ * @tensorflow/tfjs-node is installed and loads (its big convolutions and products run several times faster than
+ * wasm's), else wasm; in browsers, wasm. Loading is tried once per process; a failed load is the reason given.
+ */
+export function chooseAutoBackend(opts: BackendOptions = {}): AutoChoice {
+  if (!isNode) return { backend: 'wasm', reason: 'browser: wasm' };
+  if (nativeLoaded) return { backend: nativeLoaded, reason: `${PEER_PACKAGES[nativeLoaded]} is loaded` };
+  const failures: string[] = [];
+  for (const b of ['cuda', 'tensorflow'] as const) {
+    const r = resolveNative(b);
+    if (!r) continue;
+    try {
+      loadNative(b, opts);
+      return { backend: b, reason: `${PEER_PACKAGES[b]} is installed${r.where === 'setup-backend' ? ' (by setup-backend)' : ''} and loads` };
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
   }
+  if (failures.length) return { backend: 'wasm', reason: `${failures.join('; ')}; using wasm` };
+  return { backend: 'wasm', reason: 'neither @tensorflow/tfjs-node nor @tensorflow/tfjs-node-gpu is installed (maai-encoder setup-backend tensorflow); using wasm' };
+}
+
+/** The backend asked for when none is named: MAAI_BACKEND, else 'auto'. */
+export function defaultBackendChoice(): BackendChoice {
+  const env = typeof process !== 'undefined' ? process.env.MAAI_BACKEND : undefined;
+  if (env === undefined || env === '') return 'auto';
+  if (env !== 'auto' && !BACKENDS.includes(env as BackendName)) {
+    throw new BackendError(`MAAI_BACKEND must be auto or one of ${BACKENDS.join(', ')}, got "${env}"`);
+  }
+  return env as BackendChoice;
+}
+
+let lastAuto: AutoChoice | undefined;
+
+/** Why the last setBackend('auto') chose what it did (undefined if 'auto' was not used). */
+export function lastAutoChoice(): AutoChoice | undefined {
+  return lastAuto;
+}
+
+/**
+ * Selects and initialises a tfjs backend; resolves to the backend's name. Default: MAAI_BACKEND, else 'auto'
+ * (see chooseAutoBackend).
+ */
+export async function setBackend(choice: BackendChoice = defaultBackendChoice(), opts: BackendOptions = {}): Promise<BackendName> {
+  if (choice !== 'auto' && !BACKENDS.includes(choice)) {
+    throw new BackendError(`unknown backend "${choice}"; choose auto or one of ${BACKENDS.join(', ')}`);
+  }
+  let name: BackendName;
+  if (choice === 'auto') {
+    lastAuto = chooseAutoBackend(opts);
+    name = lastAuto.backend;
+  } else name = choice;
   if (name === 'wasm') await registerWasm(opts);
   else if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-  else if ((name === 'webgl' || name === 'webgpu') && isNode) {
-    throw new BackendError(`backend "${name}" runs only in browsers; in Node use wasm, cpu, tensorflow or cuda`);
-  } else await requirePeer(name);
+  else if (name === 'webgl' || name === 'webgpu') {
+    if (isNode) throw new BackendError(`backend "${name}" runs only in browsers; in Node use wasm, cpu, tensorflow or cuda`);
+    if (!tf.findBackendFactory(name)) throw new BackendError(`backend "${name}" is not registered: import ${PEER_PACKAGES[name]} in the page first`);
+  } else loadNative(name, opts);
   const tfName = name === 'cuda' ? 'tensorflow' : name;
   const ok = await tf.setBackend(tfName);
   if (!ok) throw new BackendError(`backend "${name}" failed to initialise`);
   if (name === 'wasm') (await import('./wasmKernels')).installWasmKernels();
+  if (name === 'tensorflow' || name === 'cuda') (await import('./tensorflowKernels')).installTensorflowKernels();
   await tf.ready();
   return name;
 }

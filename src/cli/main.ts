@@ -12,11 +12,12 @@ Usage: maai-encoder <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`)
   .join('\n')}
 
 Run \`maai-encoder <command> --help\` for a command's options.
-Common options: --backend wasm|cpu|tensorflow|cuda (default wasm), --threads N (wasm threads, default: CPU count)
+Common options: --backend auto|wasm|cpu|tensorflow|cuda (default MAAI_BACKEND, else auto: tensorflow when
+  installed (setup-backend), else wasm), --threads N (wasm or TensorFlow threads), --verbose (TensorFlow's logs)
 `;
 
 export async function main(argv: string[]): Promise<number> {

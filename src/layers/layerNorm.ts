@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
+import { LAYER_NORM, hasLayerNorm } from '../backend/tensorflowKernels';
 
 export class LayerNorm implements Module {
   readonly weight: tf.Variable;
@@ -17,6 +18,8 @@ export class LayerNorm implements Module {
   }
 
   forward<T extends tf.Tensor>(x: T): T {
+    // One fused kernel where the backend has it (tensorflow, see backend/tensorflowKernels).
+    if (x.size > 0 && hasLayerNorm()) return tf.engine().runKernel(LAYER_NORM, { x, weight: this.weight, bias: this.bias }, { eps: this.eps }) as T;
     return tf.tidy(() => {
       const axis = x.rank - 1;
       const { mean, variance } = tf.moments(x, axis, true);

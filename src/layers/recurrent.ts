@@ -9,6 +9,7 @@ import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
 import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
 import { firstNonFinite } from '../util/finite';
+import { LSTM_SEQUENCE, hasLstmSequence } from '../backend/tensorflowKernels';
 
 export type RecurrentMode = 'LSTM' | 'GRU';
 
@@ -89,6 +90,12 @@ export class Recurrent implements Module {
     return tidyTyped<{ y: tf.Tensor3D; state: RecurrentState }>(() => {
       let h: tf.Tensor2D = state ? state.h : (tf.zeros([B, H]) as tf.Tensor2D);
       let c: tf.Tensor2D | undefined = this.mode === 'LSTM' ? (state?.c ?? (tf.zeros([B, H]) as tf.Tensor2D)) : undefined;
+      if (this.mode === 'LSTM' && T > 0 && hasLstmSequence()) {
+        // The whole sequence as one kernel where the backend has it (tensorflow: one TensorFlow op per step).
+        const inputs = { x, h, c: c!, wIhT: this.wIhT, wHhT: this.wHhT, bIh: this.bIh, bHh: this.bHh };
+        const [y, hT, cT] = tf.engine().runKernel(LSTM_SEQUENCE, inputs, {}) as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
+        return { y, state: { h: hT, c: cT } };
+      }
       // Input projections of all steps at once: [B, T, G*H].
       const G = this.gates * H;
       // Time-major [T, B, G], one contiguous slice per step (not tf.unstack: the wasm backend's Unpack copies the

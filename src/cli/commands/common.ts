@@ -2,14 +2,15 @@ import * as fs from 'node:fs';
 import { AudioInputError, readAudio16k } from '../../audio/readAudio';
 import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimi/mimiConfig';
 import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
-import { BackendName, isValidWasmThreads, setBackend } from '../../backend';
+import { BACKENDS, BackendChoice, BackendName, defaultBackendChoice, isValidWasmThreads, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, num, str } from '../args';
 import { EncoderCPC } from '../../models/cpc/encoderCpc';
 import { EncoderMimi } from '../../models/mimi/encoderMimi';
 import { openWeights } from '../../weights/store';
 import type { AudioEncoder } from '../../pipeline/types';
 
-export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
+/** --backend auto|wasm|cpu|tensorflow|cuda (default MAAI_BACKEND, else auto), --threads N, --verbose (TensorFlow's own logs). */
+export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' }, verbose: { type: 'boolean' } };
 
 /** For commands that read a weights file. */
 export const NAME_MAP_FLAG: Record<string, FlagSpec> = { 'name-map': { type: 'string' } };
@@ -49,13 +50,19 @@ export function nameMapFlag(p: Parsed): NameMap | undefined {
 }
 
 export async function useBackend(p: Parsed): Promise<BackendName> {
+  const b = str(p, 'backend');
+  if (b !== undefined && b !== 'auto' && !BACKENDS.includes(b as BackendName)) throw new UsageError(`--backend must be auto or one of ${BACKENDS.join(', ')}, got "${b}"`);
+  const choice = (b as BackendChoice | undefined) ?? defaultBackendChoice();
   const t = str(p, 'threads');
   let threads: number | undefined;
   if (t !== undefined) {
     threads = Number(t);
-    if (!isValidWasmThreads(threads)) throw new UsageError(`--threads must be an integer in 1..8, got "${t}"`);
+    const native = choice === 'tensorflow' || choice === 'cuda' || choice === 'auto';
+    if (!(native ? Number.isInteger(threads) && threads >= 1 : isValidWasmThreads(threads))) {
+      throw new UsageError(`--threads must be an integer in 1..8${native ? ' (wasm) or >= 1 (tensorflow)' : ''}, got "${t}"`);
+    }
   }
-  return setBackend((str(p, 'backend') ?? 'wasm') as BackendName, { threads });
+  return setBackend(choice, { threads, verbose: p.flags.verbose === true });
 }
 
 export function required(p: Parsed, name: string): string {

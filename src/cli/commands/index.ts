@@ -7,8 +7,9 @@ import { stream } from './stream';
 import { convert } from './convert';
 import { vap } from './vap';
 import { serve } from './serve';
+import { setupBackend } from './setupBackend';
 import type { Command } from './command';
 
 export type { Command } from './command';
 
-export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench, vap, serve };
+export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench, vap, serve, 'setup-backend': setupBackend };

@@ -1,15 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { availableBackends, defaultWasmThreads } from '../../backend';
+import { availableBackends, chooseAutoBackend, defaultBackendChoice, defaultWasmThreads } from '../../backend';
 import { VERSION } from '../version';
 import { parseArgs } from '../args';
 import type { Command } from './command';
 
 export const info: Command = {
   summary: 'backends available in this process, versions',
-  help: 'Usage: maai-encoder info [--json]\n\nLists the tfjs backends (available or not, and the package each needs) and versions.',
+  help:
+    'Usage: maai-encoder info [--json]\n\nLists the tfjs backends (available or not, and the package each needs), versions, and the backend\n' +
+    'used when none is named (MAAI_BACKEND, else auto) with the reason; auto tries to load the native backend.',
   async run(argv) {
     const p = parseArgs(argv, { json: { type: 'boolean' } });
-    const report = { 'maai-encoder-tfjs': VERSION, 'tfjs-core': tf.version_core, node: process.versions.node, backends: availableBackends(), wasm_threads_default: defaultWasmThreads() };
+    const dflt = defaultBackendChoice();
+    const auto = chooseAutoBackend();
+    const chosen = dflt === 'auto' ? { default: 'auto', backend: auto.backend, reason: auto.reason } : { default: dflt, backend: dflt, reason: `MAAI_BACKEND=${dflt} (auto would pick ${auto.backend}: ${auto.reason})` };
+    const report = { 'maai-encoder-tfjs': VERSION, 'tfjs-core': tf.version_core, node: process.versions.node, backends: availableBackends(), default_backend: chosen, wasm_threads_default: defaultWasmThreads() };
     if (p.flags.json) {
       process.stdout.write(JSON.stringify(report) + '\n');
       return 0;
@@ -18,6 +23,7 @@ export const info: Command = {
     for (const [name, b] of Object.entries(report.backends)) {
       process.stdout.write(`  ${name.padEnd(11)} ${b.available ? 'available' : 'not available'}  (${b.package}${b.note ? `, ${b.note}` : ''})\n`);
     }
+    process.stdout.write(`default backend: ${chosen.backend} (${chosen.default}: ${chosen.reason})\n`);
     process.stdout.write(`wasm threads (default; --threads N or MAAI_WASM_THREADS to change): ${report.wasm_threads_default}\n`);
     return 0;
   },

@@ -1,0 +1,158 @@
+/**
+ * The native TensorFlow backend (@tensorflow/tfjs-node, installed by `maai-encoder setup-backend tensorflow`).
+ * Where it is not installed these tests check the error that says how to install it; CI installs it and sets
+ * MAAI_REQUIRE_TENSORFLOW=1, so there a missing or broken install fails the suite.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendError, chooseAutoBackend, setBackend } from '../src/backend';
+import { resolveNative } from '../src/backend/nativeHost';
+import { hasLayerNorm, hasLstmSequence } from '../src/backend/tensorflowKernels';
+import { LayerNorm } from '../src/layers/layerNorm';
+import { Recurrent } from '../src/layers/recurrent';
+import { disposeAll } from '../src/layers/param';
+
+const installed = resolveNative('tensorflow') !== null;
+const required = process.env.MAAI_REQUIRE_TENSORFLOW === '1';
+
+describe('tensorflow backend', () => {
+  it(required || installed ? 'is installed and loads; auto picks it' : 'is not installed: the error says how to install it', async () => {
+    if (required) expect(installed).toBe(true);
+    if (!installed) {
+      await expect(setBackend('tensorflow')).rejects.toThrow(/setup-backend tensorflow/);
+      expect(chooseAutoBackend().backend).toBe('wasm');
+      return;
+    }
+    expect(await setBackend('tensorflow')).toBe('tensorflow');
+    expect(tf.getBackend()).toBe('tensorflow');
+    const y = tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]]));
+    expect(Array.from(y.dataSync())).toEqual([11]);
+    y.dispose();
+    const auto = chooseAutoBackend();
+    expect(auto.backend).toBe('tensorflow');
+    expect(auto.reason).toMatch(/tfjs-node/);
+  });
+
+  it('auto is the default choice and MAAI_BACKEND overrides it', async () => {
+    const saved = process.env.MAAI_BACKEND;
+    try {
+      process.env.MAAI_BACKEND = 'cpu';
+      expect(await setBackend()).toBe('cpu');
+      process.env.MAAI_BACKEND = 'nope';
+      await expect(setBackend()).rejects.toThrow(/MAAI_BACKEND must be auto or one of/);
+      delete process.env.MAAI_BACKEND;
+      expect(await setBackend()).toBe(installed ? 'tensorflow' : 'wasm');
+      await expect(setBackend('bogus' as never)).rejects.toBeInstanceOf(BackendError);
+    } finally {
+      process.env.MAAI_BACKEND = saved;
+    }
+  });
+});
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+/** max |a - b| / rms(b). */
+function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let ss = 0;
+  for (let i = 0; i < b.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    ss += b[i] * b[i];
+  }
+  return m / Math.sqrt(ss / b.length);
+}
+
+(installed ? describe : describe.skip)('tensorflow kernel replacements against the cpu backend', () => {
+  /** Runs f on cpu and on tensorflow with the same host inputs; returns both outputs as arrays. */
+  async function both(f: () => tf.Tensor | tf.Tensor[]): Promise<[Float32Array[], Float32Array[], number[][]]> {
+    const run = (check = true) => {
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(f);
+      const arr = Array.isArray(out) ? out : [out];
+      const data = arr.map((t) => t.dataSync() as Float32Array);
+      const shapes = arr.map((t) => t.shape);
+      tf.dispose(arr);
+      if (check) expect(tf.memory().numTensors).toBe(before);
+      return { data, shapes };
+    };
+    await setBackend('cpu');
+    const ref = run();
+    await setBackend('tensorflow');
+    run(false); // first call: cached constants (axes tensors) are made
+    const got = run();
+    expect(got.shapes).toEqual(ref.shapes);
+    return [got.data, ref.data, got.shapes];
+  }
+
+  it('MatMul / BatchMatMul with every transpose, and fused products with bias and relu', async () => {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const [got, ref] = await both(() => {
+        const a = tf.tensor(values(3 * 5, 1), tA ? [5, 3] : [3, 5]);
+        const b = tf.tensor(values(5 * 4, 2), tB ? [4, 5] : [5, 4]);
+        const a3 = tf.tensor(values(2 * 3 * 5, 3), tA ? [2, 5, 3] : [2, 3, 5]);
+        const bias = tf.tensor1d(values(4, 4));
+        return [
+          tf.matMul(a, b, tA, tB),
+          tf.matMul(a3, b, tA, tB),
+          tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias }),
+          tf.fused.matMul({ a: a3, b, transposeA: tA, transposeB: tB, bias, activation: 'relu' }),
+          tf.fused.matMul({ a, b, transposeA: tA, transposeB: tB, bias, activation: 'elu' }),
+        ];
+      });
+      got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-6));
+    }
+  });
+
+  it('Mean over any axes, keepDims or not', async () => {
+    const [got, ref] = await both(() => {
+      const x = tf.tensor3d(values(2 * 3 * 4, 5), [2, 3, 4]);
+      return [tf.mean(x, -1, true), tf.mean(x, [0, 2]), tf.mean(x), tf.mean(tf.tensor1d([1, 2, 4], 'int32'))];
+    });
+    got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-6));
+  });
+
+  it('an LSTM sequence as one kernel equals the per-step cells, from zero and from a given state', async () => {
+    const I = 6;
+    const H = 5;
+    const make = () =>
+      new Recurrent('LSTM', I, H, {
+        weightIh: tf.tensor2d(values(4 * H * I, 6), [4 * H, I]),
+        weightHh: tf.tensor2d(values(4 * H * H, 7), [4 * H, H]),
+        biasIh: tf.tensor1d(values(4 * H, 8)),
+        biasHh: tf.tensor1d(values(4 * H, 9)),
+      });
+    await setBackend('tensorflow');
+    expect(hasLstmSequence()).toBe(true);
+    const [got, ref] = await both(() => {
+      const rnn = make();
+      const x = tf.tensor3d(values(2 * 7 * I, 10), [2, 7, I]);
+      const a = rnn.forward(x, null);
+      const b = rnn.forward(tf.tensor3d(values(2 * 3 * I, 11), [2, 3, I]), a.state);
+      const out = [a.y, a.state.h, a.state.c!, b.y, b.state.h, b.state.c!];
+      disposeAll(rnn.variables());
+      return out;
+    });
+    got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
+  });
+
+  it('LayerNorm as one fused kernel equals the plain ops, any rank and row count', async () => {
+    await setBackend('tensorflow');
+    expect(hasLayerNorm()).toBe(true);
+    const [got, ref] = await both(() => {
+      const ln = new LayerNorm(8, tf.tensor1d(values(8, 12)), tf.tensor1d(values(8, 13)), 1e-5);
+      // Rows with large offsets and small spread, where a careless variance loses digits.
+      const x = tf.add(tf.tensor3d(values(2 * 3 * 8, 14), [2, 3, 8]), tf.tensor3d(values(2 * 3, 15).map((v) => 100 * v), [2, 3, 1]));
+      const out = [ln.forward(x), ln.forward(tf.tensor2d(values(8, 16), [1, 8])), ln.forward(tf.zeros([0, 8]))];
+      disposeAll(ln.variables());
+      return out;
+    });
+    expect(got[2].length).toBe(0);
+    got.slice(0, 2).forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
+  });
+});
