@@ -4,7 +4,7 @@
  * (dist/browser/*.wasm), so a page needs no configuration. The Node entry's selection is src/backend/index.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from '../backend';
+import { BackendError } from '../backend/errors';
 import { installWasmKernels } from '../backend/wasmKernels';
 
 export type BrowserBackendName = 'wasm' | 'webgl' | 'webgpu' | 'cpu';

@@ -5,7 +5,7 @@
  */
 export { setBackend, currentBackend, webgpuUnavailableReason, BROWSER_BACKENDS } from './backend';
 export type { BrowserBackendName, BrowserBackendOptions, BackendReport } from './backend';
-export { BackendError } from '../backend';
+export { BackendError } from '../backend/errors';
 export { loadWeights, weightsFromBytes } from './loadWeights';
 export type { LoadWeightsOptions, WeightsFormat, WeightsSource } from './loadWeights';
 export { fetchBytes, FetchError, DEFAULT_CACHE } from './fetchBytes';
