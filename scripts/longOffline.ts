@@ -71,6 +71,7 @@ async function main(): Promise<number> {
       console.log(JSON.stringify(report));
       continue;
     }
+    console.error(`${kind}: encode exit ${r.status}, peak RSS ${report.peak_rss_mb} MB, wall ${wall} s; comparing with the one-shot forward...`);
     const feats = readSafetensors(new Uint8Array(fs.readFileSync(out))).tensors.get('features')!;
     const [frames, dim] = feats.shape;
     report.frames = frames;

@@ -7,16 +7,28 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gelu } from '../../layers/activations';
 import { RecurrentState, disposeState } from '../../layers/recurrent';
-import { CPCEncoder } from './cpc';
-import type { EncoderCPC } from './encoderCpc';
+import { CPCAR, CPCEncoder } from './cpc';
+import type { Conv1d } from '../../layers/conv1d';
+import type { LayerNorm } from '../../layers/layerNorm';
 import { tidyTyped } from '../../util/tidy';
+
+/** What the pass reads of EncoderCPC. */
+export interface CpcChunkSource {
+  readonly gEncoder: CPCEncoder;
+  readonly gAR: CPCAR;
+  readonly downsampleConv: Conv1d;
+  readonly downsampleNorm: LayerNorm;
+  readonly outputDim: number;
+  /** Output frames of the whole pass for `samples` input samples. */
+  framesFor(samples: number): number;
+}
 
 /**
  * `read(start, end)` gives samples start .. end-1 as [B, end-start, 1] (the pass disposes it); `chunk` is the
  * number of 100 Hz frames per chunk; `onChunk(samples)` reports progress. Returns [B, frames, dim] on the host.
  */
 export function cpcForwardChunked(
-  enc: EncoderCPC,
+  enc: CpcChunkSource,
   total: number,
   batch: number,
   chunk: number,
