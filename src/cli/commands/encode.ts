@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { readWavMono } from '../../audio/wav';
 import { resample } from '../../audio/resample';
@@ -7,7 +6,8 @@ import { cpcRealtimeLoop } from '../../parity/runCase';
 import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { UsageError, parseArgs } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFile, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
+import { checkOutput, readInput, writeOutput } from '../output';
 import type { NameMap } from '../../weights/nameMap';
 import type { Command } from './index';
 
@@ -20,8 +20,7 @@ export interface EncodedFeatures {
 
 /** Reads a WAV file as 16 kHz mono (resampling and channel selection as asked). */
 export function readAudio16k(file: string, channel: number | 'mix', allowResample: boolean): Float32Array {
-  if (!fs.existsSync(file)) throw new UsageError(`input file not found: ${file}`);
-  const { sampleRate, samples } = readWavMono(new Uint8Array(fs.readFileSync(file)), channel);
+  const { sampleRate, samples } = readWavMono(readInput(file, 'input file'), channel);
   if (sampleRate === 16000) return samples;
   if (!allowResample) throw new UsageError(`${file}: sample rate ${sampleRate} Hz, expected 16000 (drop --no-resample to resample)`);
   return resample(samples, sampleRate, 16000);
@@ -72,7 +71,8 @@ export const encode: Command = {
     const input = onePositional(p, 'input WAV file');
     const encoder = encoderFlag(p);
     const weightsFile = required(p, 'weights');
-    const output = required(p, 'output');
+    // Checked before any work: not a folder, not in a missing folder, not one of the inputs.
+    const output = checkOutput(required(p, 'output'), [['input', input], ['weights file', weightsFile], ['Mimi config', mimiConfigFile(p)]]);
     const frameHz = frameHzFlag(p, encoder);
     const channel = channelFlag(p);
     await useBackend(p);
@@ -93,8 +93,8 @@ export const encode: Command = {
       source: input,
       backend: tf.getBackend(),
     });
-    fs.writeFileSync(output, bytes);
-    process.stderr.write(`${output}: ${feats.frames} frames x ${feats.dim} at ${feats.frameHz} Hz\n`);
+    writeOutput(output, bytes);
+    process.stderr.write(`${output.given}: ${feats.frames} frames x ${feats.dim} at ${feats.frameHz} Hz\n`);
     return 0;
   },
 };

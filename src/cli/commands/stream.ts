@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { EncoderCPC } from '../../models/cpc/encoderCpc';
 import { EncoderMimi } from '../../models/mimi/encoderMimi';
 import { EncoderSession } from '../../pipeline/encoderSession';
@@ -6,7 +5,8 @@ import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFile, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
+import { checkOutput, writeOutput } from '../output';
 import { readAudio16k } from './encode';
 import type { Command } from './index';
 import { concatRows } from '../../util/concat';
@@ -40,6 +40,8 @@ export const stream: Command = {
     const chunk = num(p, 'chunk', 160)!;
     if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError(`--chunk must be a positive integer, got ${chunk}`);
     const channel = channelFlag(p);
+    const outFlag = str(p, 'output');
+    const out = outFlag === undefined ? undefined : checkOutput(outFlag, [['input', input], ['weights file', weightsFile], ['Mimi config', mimiConfigFile(p)]]);
     await useBackend(p);
     const wave = readAudio16k(input, channel, true);
     const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
@@ -93,10 +95,9 @@ export const stream: Command = {
           `real-time factor ${report.rtf.toFixed(4)} (encoder time / audio time)${p.flags.realtime ? `, wall ${elapsed.toFixed(2)} s` : ''}\n`,
       );
     }
-    const out = str(p, 'output');
     if (out) {
       const data = concatRows(parts);
-      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
+      writeOutput(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
     return 0;

@@ -4,6 +4,7 @@ import { readManifest } from '../../weights/detweights';
 import { numel } from '../../weights/types';
 import { UsageError, parseArgs } from '../args';
 import { onePositional } from './common';
+import { readInput } from '../output';
 import type { Command } from './index';
 
 interface Row {
@@ -14,6 +15,7 @@ interface Row {
 
 function rowsOf(file: string): { rows: Row[]; metadata?: Record<string, string> } {
   if (!fs.existsSync(file)) throw new UsageError(`file not found: ${file}`);
+  if (fs.statSync(file).isDirectory()) throw new UsageError(`${file} is a folder, not a file`);
   if (file.toLowerCase().endsWith('.json')) {
     const m = readManifest(file);
     return { rows: Object.entries(m).map(([name, e]) => ({ name, dtype: 'F32', shape: e.shape })) };
@@ -41,8 +43,7 @@ export const weights: Command = {
     let metadata: Record<string, string> | undefined;
     if (/\.(pt|pth|ckpt|bin)$/i.test(file)) {
       const { loadTorchStateDict } = await import('../../weights/torchCheckpoint');
-      if (!fs.existsSync(file)) throw new UsageError(`file not found: ${file}`);
-      const sd = loadTorchStateDict(new Uint8Array(fs.readFileSync(file)));
+      const sd = loadTorchStateDict(readInput(file, 'file'));
       rows = [...sd.entries()].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
     } else ({ rows, metadata } = rowsOf(file));
     const params = rows.reduce((a, r) => a + numel(r.shape), 0);
