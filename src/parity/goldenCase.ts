@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { SafetensorsFile } from '../weights/safetensors';
 import { FormatError, RawTensor, toFloat32 } from '../weights/types';
+import { validateCaseMeta } from './caseMeta';
 
 export interface GoldenCase {
   name: string;
@@ -14,14 +15,16 @@ export function loadCase(file: string): GoldenCase {
   try {
     const metaText = f.metadata.meta;
     if (metaText === undefined) throw new FormatError(`${file}: no "meta" metadata: not a golden case file`);
-    let meta: GoldenCase['meta'];
+    let parsed: unknown;
     try {
-      meta = JSON.parse(metaText);
+      parsed = JSON.parse(metaText);
     } catch (e) {
       throw new FormatError(`${file}: "meta" is not valid JSON (${(e as Error).message})`);
     }
-    if (!meta || typeof meta.kind !== 'string') throw new FormatError(`${file}: meta has no "kind"`);
-    return { name: path.basename(file).replace(/\.safetensors$/, ''), meta, tensors: f.all() };
+    const name = path.basename(file).replace(/\.safetensors$/, '');
+    // Every field a runner reads is checked here (types, ranges, the kind), before anything runs.
+    const meta = validateCaseMeta(name, parsed);
+    return { name, meta, tensors: f.all() };
   } finally {
     f.close();
   }
