@@ -15,7 +15,6 @@ interface Row {
 
 function rowsOf(file: string): { rows: Row[]; metadata?: Record<string, string> } {
   if (!fs.existsSync(file)) throw new UsageError(`file not found: ${file}`);
-  if (fs.statSync(file).isDirectory()) throw new UsageError(`${file} is a folder, not a file`);
   if (file.toLowerCase().endsWith('.json')) {
     const m = readManifest(file);
     return { rows: Object.entries(m).map(([name, e]) => ({ name, dtype: 'F32', shape: e.shape })) };
