@@ -28,6 +28,7 @@ export * from './models/mimi/seanet';
 export * from './models/mimi/mimi';
 export * from './models/mimi/encoderMimi';
 export * from './models/mimi/mimiStream';
+export * from './pipeline/types';
 export * from './pipeline/realtimeLoop';
 export * from './pipeline/encoderSession';
 export * from './pipeline/buildAudioEncoder';

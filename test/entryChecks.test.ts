@@ -15,8 +15,7 @@ import { setBackend } from '../src/backend';
 import { CausalResamplerState, CausalStreamingResampler } from '../src/audio/causalResampler';
 import { resample } from '../src/audio/resample';
 import { writeWav } from '../src/audio/wav';
-import { UsageError } from '../src/cli/args';
-import { readAudio16k } from '../src/cli/commands/encode';
+import { AudioInputError, readAudio16k } from '../src/audio/readAudio';
 import { CpcStream, CpcStreamState, EncoderCPC } from '../src/models/cpc/encoderCpc';
 import { EncoderMimi } from '../src/models/mimi/encoderMimi';
 import { EncoderSession } from '../src/pipeline/encoderSession';
@@ -345,9 +344,12 @@ describe('EncoderSession', () => {
   });
 
   it('refuses a CPC call rate whose window is shorter than the receptive field, or not positive', () => {
-    expect(() => new EncoderSession(cpc, { frameHz: 400 })).toThrow(/a window of 360 samples is shorter than CPC's receptive field \(\d+\)/);
-    expect(() => new EncoderSession(cpc, { frameHz: 0 })).toThrow(/frameHz must be positive, got 0/);
-    expect(() => new EncoderSession(cpc, { frameHz: NaN })).toThrow(/frameHz must be positive, got NaN/);
+    expect(() => new EncoderSession(cpc, { frameHz: 400 })).toThrow(/a window of 360 samples is shorter than CPC's receptive field \(\d+ samples\)/);
+    expect(() => new EncoderSession(cpc, { callHz: 0 })).toThrow(/call rate must be a positive number of Hz, got 0/);
+    expect(() => new EncoderSession(cpc, { frameHz: NaN })).toThrow(/call rate must be a positive number of Hz, got NaN/);
+    expect(() => new EncoderSession(cpc, { frameHz: 10, callHz: 20 })).toThrow(/callHz 20 and frameHz 10 disagree/);
+    expect(() => new EncoderSession(mimi, { context: 160 })).toThrow(/context is fixed at load \(320 samples\), got 160/);
+    expect(() => new EncoderSession(mimi, { callHz: 25 })).toThrow(/fewer than one Mimi frame \(1280 at 16 kHz\)/);
   });
 });
 
@@ -359,10 +361,13 @@ describe('CausalStreamingResampler', () => {
     expect(() => new CausalStreamingResampler(Infinity, 24000)).toThrow(RangeError);
   });
 
-  it('setState refuses a state of other rates or with bad fields, leaving the resampler as it was', () => {
+  it('checkState refuses a state of other rates or with bad fields; process never changes the state it is given', () => {
     const r = new CausalStreamingResampler(16000, 24000);
-    r.process([sig(1280)]);
-    const good = r.getState();
+    const s0 = r.initialState();
+    const frozen = JSON.stringify(s0);
+    const good = r.process([sig(1280)], s0).state;
+    expect(JSON.stringify(s0)).toBe(frozen);
+    expect(r.checkState(good)).toEqual(good);
     const bad: Array<[CausalResamplerState, RegExp]> = [
       [{ ...good, orig: 8000 }, /state is for 8000 -> 24000 Hz, this resampler is 16000 -> 24000 Hz/],
       [{ ...good, next: 12.5 }, /state is for 16000 -> 12\.5 Hz/],
@@ -375,9 +380,8 @@ describe('CausalStreamingResampler', () => {
       [{ ...good, prev: [NaN] }, /prev must be null or an array of finite numbers/],
     ];
     for (const [s, msg] of bad) {
-      expect(() => r.setState(s)).toThrow(RangeError);
-      expect(() => r.setState(s)).toThrow(msg);
-      expect(r.getState()).toEqual(good);
+      expect(() => r.checkState(s)).toThrow(RangeError);
+      expect(() => r.checkState(s)).toThrow(msg);
     }
   });
 });
@@ -399,7 +403,7 @@ describe('wrong sample rate', () => {
     expect(() => resample(Object.assign(sig(100), { 3: NaN }), 8000, 16000)).toThrow(/resample: sample 3 is NaN; audio must be finite/);
   });
 
-  describe('readAudio16k (encode command input)', () => {
+  describe('readAudio16k (audio file input)', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'maai-entry-'));
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     const wav = (name: string, chans: Float32Array[], rate: number) => {
@@ -410,14 +414,15 @@ describe('wrong sample rate', () => {
 
     it('refuses a rate other than 16 kHz when resampling is off, and resamples otherwise', () => {
       const f = wav('8k.wav', [sig(8000)], 8000);
-      expect(() => readAudio16k(f, 'mix', false)).toThrow(UsageError);
-      expect(() => readAudio16k(f, 'mix', false)).toThrow(/8k\.wav: sample rate 8000 Hz, expected 16000 \(drop --no-resample to resample\)/);
+      expect(() => readAudio16k(f, 'mix', false)).toThrow(AudioInputError);
+      expect(() => readAudio16k(f, 'mix', false)).toThrow(/8k\.wav: sample rate 8000 Hz, expected 16000$/);
       expect(readAudio16k(f, 'mix', true).length).toBe(16000);
       const g = wav('16k.wav', [sig(1600)], 16000);
       expect(readAudio16k(g, 'mix', false).length).toBe(1600);
     });
 
     it('names a missing file and a channel out of range', () => {
+      expect(() => readAudio16k(path.join(tmp, 'nope.wav'), 'mix', true)).toThrow(AudioInputError);
       expect(() => readAudio16k(path.join(tmp, 'nope.wav'), 'mix', true)).toThrow(/input file not found: .*nope\.wav/);
       const f = wav('stereo.wav', [sig(1600), sig(1600, 1)], 16000);
       expect(() => readAudio16k(f, 2, true)).toThrow(/channel 2 is out of range: the file has 2 channel\(s\)/);

@@ -366,6 +366,7 @@ describe('class 7: golden-case meta is validated field by field', () => {
   it('every field a runner reads: types and ranges', () => {
     const bad: Array<[Record<string, unknown> | unknown[], RegExp]> = [
       [{ window: -1 }, /"window" must be an integer in 1\.\.960000, got -1/],
+      [{ window: 1000 }, /"shift" 1600 must not exceed "window" 1000/],
       [{ window: '1920' }, /"window" must be an integer/],
       [{ leading_zeros: 1.5 }, /"leading_zeros" must be an integer in 0\.\.960000/],
       [{ signal: '../../etc/passwd' }, /"signal" must be a signal name/],

@@ -4,9 +4,13 @@
  * float64 (as in current MaAI; an older version kept it in float32 and drifted); the interpolation weights and the
  * mix are float32, as upstream casts the fraction to the signal's dtype.
  * Rows are independent channels (batch x channels flattened); every call must pass the same number of rows.
+ *
+ * Like the layers, it is a pure step: `process(rows, state) -> { out, state }` computes the output and the next
+ * state without touching the given one, so a caller commits the new state only once everything else succeeded.
  */
 import { pyRound } from '../util/pyRound';
 
+/** The resampler's state as plain data (never mutated: each call returns a new one). */
 export interface CausalResamplerState {
   orig: number;
   next: number;
@@ -17,12 +21,13 @@ export interface CausalResamplerState {
   prev: number[] | null;
 }
 
-export class CausalStreamingResampler {
-  private nextT = 0;
-  private inTotal = 0;
-  private outTotal = 0;
-  private prev: Float32Array | null = null;
+export interface ResamplerResult {
+  /** New output samples per row. */
+  out: Float32Array[];
+  state: CausalResamplerState;
+}
 
+export class CausalStreamingResampler {
   constructor(readonly origFreq: number, readonly newFreq: number) {
     if (!(origFreq > 0) || !(newFreq > 0) || !Number.isFinite(origFreq) || !Number.isFinite(newFreq)) {
       throw new RangeError(`CausalStreamingResampler: rates must be positive, got ${origFreq} -> ${newFreq}`);
@@ -33,35 +38,34 @@ export class CausalStreamingResampler {
     return this.origFreq / this.newFreq;
   }
 
-  reset(): void {
-    this.nextT = 0;
-    this.inTotal = 0;
-    this.outTotal = 0;
-    this.prev = null;
+  /** The state of a fresh stream (upstream reset()). */
+  initialState(): CausalResamplerState {
+    return { orig: this.origFreq, next: this.newFreq, nextT: 0, inTotal: 0, outTotal: 0, prev: null };
   }
 
-  /** rows: one Float32Array per channel, all the same length. Returns the new output samples per row. */
-  process(rows: Float32Array[]): Float32Array[] {
+  /** rows: one Float32Array per channel, all the same length. Returns the new output samples per row and the next state. */
+  process(rows: Float32Array[], state: CausalResamplerState): ResamplerResult {
     const R = rows.length;
     if (R === 0) throw new RangeError('CausalStreamingResampler.process: no rows');
     const F = rows[0].length;
     for (const r of rows) {
       if (r.length !== F) throw new RangeError('CausalStreamingResampler.process: rows differ in length');
     }
-    if (F === 0) return rows.map(() => new Float32Array(0));
-    if (!this.prev || this.prev.length !== R) {
+    if (F === 0) return { out: rows.map(() => new Float32Array(0)), state };
+    let prev = state.prev;
+    let nextT = state.nextT;
+    if (!prev || prev.length !== R) {
       // Upstream restarts the time base when it first sees data (or the row count changes).
-      this.prev = Float32Array.from(rows, (r) => r[0]);
-      this.nextT = this.inTotal;
+      prev = rows.map((r) => r[0]);
+      nextT = state.inTotal;
     }
-    const inStart = this.inTotal;
+    const inStart = state.inTotal;
     const inEnd = inStart + F - 1;
     const step = this.stepIn;
-    const nOut = this.nextT > inEnd ? 0 : Math.floor((inEnd - this.nextT) / step) + 1;
+    const nOut = nextT > inEnd ? 0 : Math.floor((inEnd - nextT) / step) + 1;
+    const last = rows.map((r) => r[F - 1]);
     if (nOut <= 0) {
-      this.inTotal += F;
-      this.prev = Float32Array.from(rows, (r) => r[F - 1]);
-      return rows.map(() => new Float32Array(0));
+      return { out: rows.map(() => new Float32Array(0)), state: { ...state, nextT, inTotal: state.inTotal + F, prev: last } };
     }
     const f = Math.fround;
     const idx0 = new Int32Array(nOut);
@@ -69,7 +73,7 @@ export class CausalStreamingResampler {
     const w0 = new Float32Array(nOut);
     const w1 = new Float32Array(nOut);
     for (let k = 0; k < nOut; k++) {
-      const t = k * step + this.nextT;
+      const t = k * step + nextT;
       const tf = Math.floor(t);
       const frac = f(t - tf);
       // Index into [prev, x0 .. x_{F-1}]: 0 is the previous call's last sample.
@@ -80,7 +84,7 @@ export class CausalStreamingResampler {
       w1[k] = frac;
     }
     const out = rows.map((r, ri) => {
-      const p = this.prev![ri];
+      const p = prev![ri];
       const y = new Float32Array(nOut);
       for (let k = 0; k < nOut; k++) {
         const a = idx0[k] === 0 ? p : r[idx0[k] - 1];
@@ -89,55 +93,42 @@ export class CausalStreamingResampler {
       }
       return y;
     });
-    this.nextT = this.nextT + nOut * step;
-    this.inTotal += F;
-    this.outTotal += nOut;
-    this.prev = Float32Array.from(rows, (r) => r[F - 1]);
-    return out;
+    return {
+      out,
+      state: { ...state, nextT: nextT + nOut * step, inTotal: state.inTotal + F, outTotal: state.outTotal + nOut, prev: last },
+    };
   }
 
   /**
    * End of stream: emits copies of the last input sample until the output has round(inTotal * new / orig)
-   * samples in all (Python rounding, half to even). Returns empty rows when nothing is owed or nothing was seen.
+   * samples in all (Python rounding, half to even). Empty rows when nothing is owed; no rows when nothing was seen.
    */
-  flush(): Float32Array[] {
-    if (!this.prev) return [];
-    const target = pyRound(this.inTotal * (this.newFreq / this.origFreq));
-    const n = target - this.outTotal;
-    if (n <= 0) return Array.from(this.prev, () => new Float32Array(0));
-    const out = Array.from(this.prev, (p) => new Float32Array(n).fill(p));
-    this.nextT = this.nextT + n * this.stepIn;
-    this.outTotal = target;
-    return out;
-  }
-
-  getState(): CausalResamplerState {
+  flush(state: CausalResamplerState): ResamplerResult {
+    const prev = state.prev;
+    if (!prev) return { out: [], state };
+    const target = pyRound(state.inTotal * (this.newFreq / this.origFreq));
+    const n = target - state.outTotal;
+    if (n <= 0) return { out: prev.map(() => new Float32Array(0)), state };
     return {
-      orig: this.origFreq,
-      next: this.newFreq,
-      nextT: this.nextT,
-      inTotal: this.inTotal,
-      outTotal: this.outTotal,
-      prev: this.prev ? Array.from(this.prev) : null,
+      out: prev.map((p) => new Float32Array(n).fill(p)),
+      state: { ...state, nextT: state.nextT + n * this.stepIn, outTotal: target },
     };
   }
 
-  setState(s: CausalResamplerState): void {
+  /** Validates a state (e.g. an imported one) for this resampler; returns a private copy. */
+  checkState(s: CausalResamplerState): CausalResamplerState {
     if (!s || s.orig !== this.origFreq || s.next !== this.newFreq) {
       throw new RangeError(
-        `CausalStreamingResampler.setState: state is for ${s?.orig} -> ${s?.next} Hz, this resampler is ${this.origFreq} -> ${this.newFreq} Hz`,
+        `CausalStreamingResampler: state is for ${s?.orig} -> ${s?.next} Hz, this resampler is ${this.origFreq} -> ${this.newFreq} Hz`,
       );
     }
     for (const [k, v] of [['nextT', s.nextT], ['inTotal', s.inTotal], ['outTotal', s.outTotal]] as const) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`CausalStreamingResampler.setState: bad ${k} ${v}`);
-      if (k !== 'nextT' && !Number.isInteger(v)) throw new RangeError(`CausalStreamingResampler.setState: ${k} ${v} must be an integer sample count`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`CausalStreamingResampler: bad ${k} ${v}`);
+      if (k !== 'nextT' && !Number.isInteger(v)) throw new RangeError(`CausalStreamingResampler: ${k} ${v} must be an integer sample count`);
     }
     if (s.prev !== null && (!Array.isArray(s.prev) || s.prev.some((v) => typeof v !== 'number' || !Number.isFinite(v)))) {
-      throw new RangeError('CausalStreamingResampler.setState: prev must be null or an array of finite numbers');
+      throw new RangeError('CausalStreamingResampler: prev must be null or an array of finite numbers');
     }
-    this.nextT = s.nextT;
-    this.inTotal = s.inTotal;
-    this.outTotal = s.outTotal;
-    this.prev = s.prev ? Float32Array.from(s.prev) : null;
+    return { orig: s.orig, next: s.next, nextT: s.nextT, inTotal: s.inTotal, outTotal: s.outTotal, prev: s.prev ? s.prev.slice() : null };
   }
 }

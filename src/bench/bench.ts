@@ -13,6 +13,7 @@ import { Manifest, buildFromManifest } from '../weights/detweights';
 import { writeSafetensors } from '../weights/safetensors';
 import { openWeights } from '../weights/store';
 import { fullManifests } from './manifests';
+import type { AudioEncoder, EncoderStream } from '../pipeline/types';
 import { stats } from './stats';
 export { stats } from './stats';
 
@@ -98,14 +99,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<Record<string, 
   return out;
 }
 
-type BenchStream = { step(window: Float32Array | tf.Tensor): tf.Tensor; dispose(): void };
-
 /**
  * ms per streaming call through `s` (then disposed) after `warmup` calls. Each call gets `rows` windows of W
  * samples (row r starts 37 calls after row 0), handed over as the host array for one row or as a [rows, W] tensor
  * made inside the timed call (the upload is part of a call).
  */
-function timeStream(s: BenchStream, rows: number, W: number, window: (k: number) => Float32Array, warmup: number, runs: number, calls: number) {
+function timeStream(s: EncoderStream, rows: number, W: number, window: (k: number) => Float32Array, warmup: number, runs: number, calls: number) {
   const input = (k: number) => {
     if (rows === 1) return window(k);
     const w = new Float32Array(rows * W);
@@ -129,14 +128,6 @@ function timeStream(s: BenchStream, rows: number, W: number, window: (k: number)
   }
 }
 
-/** What the bench needs of an encoder; both EncoderCPC and EncoderMimi have it. */
-interface BenchableEncoder {
-  /** CPC's stream takes its batch from the first window; Mimi's is opened for one. */
-  stream(opts?: { batch?: number }): BenchStream;
-  forward(wave: Float32Array): tf.Tensor;
-  dispose(): void;
-}
-
 /**
  * One encoder's figures under `${name}_...` keys: load time (median of `runs` loads from a safetensors file),
  * streaming ms per call through MaAI's windows (context 320 + callMs of new audio), offline RTF on the signal.
@@ -145,7 +136,7 @@ async function benchEncoder(o: {
   name: 'cpc' | 'mimi';
   manifest: Manifest;
   callMs: number;
-  load: (file: string) => Promise<BenchableEncoder>;
+  load: (file: string) => Promise<AudioEncoder>;
   runs: number;
   calls: number;
   warmup: number;
@@ -158,7 +149,7 @@ async function benchEncoder(o: {
   const tag = name.padEnd(5);
   const file = writeTemp(o.manifest, name);
   try {
-    let enc!: BenchableEncoder;
+    let enc!: AudioEncoder;
     const loadMs: number[] = [];
     for (let r = 0; r < runs; r++) {
       const t0 = performance.now();
@@ -169,8 +160,8 @@ async function benchEncoder(o: {
     }
     out[`${name}_load_s`] = stats(loadMs).median / 1000;
     log(`${tag} load full weights (safetensors -> tfjs)  median ${((out[`${name}_load_s`] as number)).toFixed(3)} s`);
-    const shift = (16000 * o.callMs) / 1000;
-    const W = 320 + shift;
+    // MaAI's call geometry for one call every callMs (window = 320 context + new samples), cycling over the signal.
+    const { window: W, shift } = enc.callWindow({ callHz: 1000 / o.callMs });
     const window = (k: number) => {
       const off = (k * shift) % (signal.length - W);
       return signal.subarray(off, off + W);

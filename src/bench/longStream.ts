@@ -1,25 +1,29 @@
 /**
  * Long-stream reliability run (shared by scripts/longStream.ts and test/longStream.test.ts): drives MaAI's
- * realtime loop (`encoder.stream().step(window)`, windows of 320 context + emit samples) over a deterministic
- * speech-like 16 kHz signal generated on the fly, for a number of simulated minutes, and checks that
+ * realtime loop (RealtimeLoop over `encoder.stream()`, fed `shift` new samples at a time, so one call per push)
+ * over a deterministic speech-like 16 kHz signal generated on the fly, for a number of simulated minutes, and
+ * checks that
  * - every output is finite;
  * - tf.memory() numTensors / numBytes are identical at every minute boundary from minute 1 on;
  * - RSS grows by at most `rssTolerance` over the second half of the run (see LongStreamResult.rssGrowthPct);
  * - Mimi: the core position advances by 2 (25 Hz frames) per call and ends far past the KV window;
- * - the last minute rerun from the state exported at minute M-1, in a fresh stream of a freshly loaded encoder,
- *   gives bit-identical outputs (max abs diff 0) and the same emitted frame counts.
+ * - the last minute rerun from the loop state exported at minute M-1 (stream state and buffered samples), in a
+ *   fresh loop over a freshly loaded encoder, gives bit-identical outputs (max abs diff 0) and the same emitted
+ *   frame counts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { EncoderCPC, CpcStream, CpcStreamState } from '../models/cpc/encoderCpc';
-import { EncoderMimi } from '../models/mimi/encoderMimi';
-import { MimiStream, MimiStreamState } from '../models/mimi/mimiStream';
+import type { EncoderMimi } from '../models/mimi/encoderMimi';
+import type { MimiStream } from '../models/mimi/mimiStream';
+import { RealtimeLoop, RealtimeLoopState } from '../pipeline/realtimeLoop';
+import type { AudioEncoder, CallWindow } from '../pipeline/types';
 import { firstNonFinite } from '../util/finite';
+import { pyRound } from '../util/pyRound';
 
 export type LongStreamEncoderKind = 'cpc' | 'mimi';
 
 export interface LongStreamOptions {
   /** Loads the encoder; called twice (the run, then the fresh encoder that resumes from the exported state). */
-  load: () => Promise<EncoderCPC | EncoderMimi> | EncoderCPC | EncoderMimi;
+  load: () => Promise<AudioEncoder> | AudioEncoder;
   /** Simulated minutes (integer >= 1). */
   minutes: number;
   /** Calls per simulated minute; default one real minute of calls (750 for Mimi at 12.5 Hz, 600 for CPC at 10 Hz). */
@@ -140,35 +144,37 @@ export function speechLikeWindow(start: number, length: number, seed = 1): Float
 // ---------------------------------------------------------------------------------------------------------------
 // Run
 
-type AnyStream = CpcStream | MimiStream;
-
 interface Geometry {
   kind: LongStreamEncoderKind;
-  context: number;
-  window: number;
-  shift: number;
+  calls: CallWindow;
   callsPerMinute: number;
 }
 
-function geometry(enc: EncoderCPC | EncoderMimi, opts: LongStreamOptions): Geometry {
-  let g: Omit<Geometry, 'callsPerMinute'> & { rate: number };
-  if (enc instanceof EncoderMimi) {
-    if (!enc.skipsAlignment) throw new RangeError(`longStream: Mimi runs at frame_hz ${enc.frameHzMimi} (got ${enc.frameHz}): 2 core frames per call`);
-    const emit = enc.getStreamingEmitSamples16k();
-    g = { kind: 'mimi', context: enc.contextSamples, window: enc.contextSamples + emit, shift: emit, rate: enc.frameHz };
-  } else {
-    const hz = opts.cpcFrameHz ?? 10;
-    const shift = Math.round(16000 / hz);
-    g = { kind: 'cpc', context: 320, window: 320 + shift, shift, rate: hz };
+function geometry(enc: AudioEncoder, opts: LongStreamOptions): Geometry {
+  if (enc.kind !== 'cpc' && enc.kind !== 'mimi') throw new RangeError(`longStream: unknown encoder kind ${enc.kind}`);
+  const kind: LongStreamEncoderKind = enc.kind;
+  if (kind === 'mimi' && !(enc as EncoderMimi).skipsAlignment) {
+    throw new RangeError(`longStream: Mimi runs at frame_hz ${(enc as EncoderMimi).frameHzMimi} (got ${enc.frameHz}): 2 core frames per call`);
   }
-  const callsPerMinute = opts.callsPerMinute ?? Math.round(60 * g.rate);
+  const calls = enc.callWindow(kind === 'cpc' ? { callHz: opts.cpcFrameHz ?? 10 } : {});
+  const callsPerMinute = opts.callsPerMinute ?? pyRound((60 * 16000) / calls.shift);
   if (!Number.isInteger(callsPerMinute) || callsPerMinute < 1) throw new RangeError(`longStream: callsPerMinute must be a positive integer, got ${callsPerMinute}`);
-  return { kind: g.kind, context: g.context, window: g.window, shift: g.shift, callsPerMinute };
+  return { kind, calls, callsPerMinute };
 }
 
-/** Call k's window: the realtime loop's buffer (context + shift new samples; the first call starts with zeros). */
-function callWindow(g: Geometry, k: number, seed: number): Float32Array {
-  return speechLikeWindow(k * g.shift - g.context, g.window, seed);
+/** The new samples of call k (the loop's buffer adds the leading zeros and the context). */
+function callSamples(g: Geometry, k: number, seed: number): Float32Array {
+  return speechLikeWindow(k * g.calls.shift, g.calls.shift, seed);
+}
+
+/** One push of call k's samples through `loop`: exactly one call. */
+function oneCall(loop: RealtimeLoop, g: Geometry, k: number, seed: number): { data: Float32Array; frames: number; ms: number } {
+  const x = callSamples(g, k, seed);
+  const t0 = performance.now();
+  const r = loop.push(x);
+  const ms = performance.now() - t0;
+  if (r.emitted.length !== 1) throw new Error(`longStream: push ${k} made ${r.emitted.length} calls, expected 1`);
+  return { data: r.data, frames: r.frames, ms };
 }
 
 const allFinite = (a: Float32Array) => firstNonFinite(a) < 0;
@@ -193,35 +199,31 @@ export async function runLongStream(opts: LongStreamOptions): Promise<LongStream
   }
   const isMimi = g.kind === 'mimi';
   const kvWindow = isMimi ? (enc as EncoderMimi).model.kvCache.capacity : null;
-  const stream: AnyStream = enc.stream();
-  const position = () => (isMimi ? (stream as MimiStream).position : null);
+  const loop = new RealtimeLoop(enc.stream(), g.calls, enc.dim);
+  const positionOf = (l: RealtimeLoop) => (isMimi ? (l.stream as MimiStream).position : null);
+  const position = () => positionOf(loop);
 
   const lines: MinuteStats[] = [];
   let calls = 0;
   let frames = 0;
   let finite = true;
   let positionMismatches = 0;
-  let exported: CpcStreamState | MimiStreamState | null = null;
+  let exported: RealtimeLoopState | null = null;
   const lastOut: Float32Array[] = [];
   const lastEmitted: number[] = [];
 
   for (let m = 1; m <= minutes; m++) {
-    if (m === minutes) exported = stream.exportState(); // the state at minute M-1 (minute 0 = fresh)
+    if (m === minutes) exported = loop.exportState(); // the state at minute M-1 (minute 0 = fresh)
     let ms = 0;
     for (let c = 0; c < g.callsPerMinute; c++) {
-      const w = callWindow(g, calls, seed);
-      const t0 = performance.now();
-      const y = stream.step(w);
-      const data = y.dataSync() as Float32Array;
-      const n = y.shape[1];
-      y.dispose();
-      ms += performance.now() - t0;
+      const { data, frames: n, ms: t } = oneCall(loop, g, calls, seed);
+      ms += t;
       calls++;
       frames += n;
       if (!allFinite(data)) finite = false;
       if (isMimi && position() !== 2 * calls) positionMismatches++;
       if (m === minutes) {
-        lastOut.push(data.slice());
+        lastOut.push(data);
         lastEmitted.push(n);
       }
     }
@@ -241,21 +243,18 @@ export async function runLongStream(opts: LongStreamOptions): Promise<LongStream
     log(formatMinute(line));
   }
   const finalPosition = position();
-  stream.dispose();
+  loop.stream.dispose();
 
-  // Resume: a freshly loaded encoder, a fresh stream, the state of minute M-1 (copied as a worker would get it).
+  // Resume: a freshly loaded encoder, a fresh loop, the state of minute M-1 (copied as a worker would get it).
   const enc2 = await opts.load();
-  const s2: AnyStream = enc2.stream();
-  (s2 as { importState(s: unknown): void }).importState(structuredClone(exported));
+  const loop2 = new RealtimeLoop(enc2.stream(), g.calls, enc2.dim);
+  loop2.importState(structuredClone(exported!));
   let maxAbsDiff = 0;
   let emittedEqual = true;
   let resumeFinite = true;
   const from = (minutes - 1) * g.callsPerMinute;
   for (let c = 0; c < g.callsPerMinute; c++) {
-    const y = s2.step(callWindow(g, from + c, seed));
-    const data = y.dataSync() as Float32Array;
-    const n = y.shape[1];
-    y.dispose();
+    const { data, frames: n } = oneCall(loop2, g, from + c, seed);
     if (!allFinite(data)) resumeFinite = false;
     const ref = lastOut[c];
     if (n !== lastEmitted[c] || data.length !== ref.length) {
@@ -267,8 +266,8 @@ export async function runLongStream(opts: LongStreamOptions): Promise<LongStream
       if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : d;
     }
   }
-  const positionEqual = !isMimi || (s2 as MimiStream).position === finalPosition;
-  s2.dispose();
+  const positionEqual = positionOf(loop2) === finalPosition;
+  loop2.stream.dispose();
   enc2.dispose();
   enc.dispose();
   const resume = { fromMinute: minutes - 1, calls: g.callsPerMinute, maxAbsDiff, emittedEqual, finite: resumeFinite, positionEqual };
@@ -299,8 +298,8 @@ export async function runLongStream(opts: LongStreamOptions): Promise<LongStream
     encoder: g.kind,
     minutes,
     callsPerMinute: g.callsPerMinute,
-    window: g.window,
-    shift: g.shift,
+    window: g.calls.window,
+    shift: g.calls.shift,
     calls,
     frames,
     lines,

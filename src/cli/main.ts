@@ -3,6 +3,7 @@ import { UsageError } from './args';
 import { FormatError } from '../weights/types';
 import { WeightError } from '../weights/store';
 import { BackendError } from '../backend';
+import { AudioInputError } from '../audio/readAudio';
 import { COMMANDS } from './commands';
 
 const HELP = `maai-encoder: MaAI's audio encoders (CPC, Mimi) on TensorFlow.js
@@ -41,8 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     return await c.run(rest);
   } catch (e) {
     if (
-      e instanceof UsageError || e instanceof FormatError || e instanceof WeightError || e instanceof BackendError || e instanceof RangeError || e instanceof TypeError ||
-      isSystemError(e)
+      e instanceof UsageError || e instanceof FormatError || e instanceof WeightError || e instanceof BackendError || e instanceof AudioInputError ||
+      e instanceof RangeError || e instanceof TypeError || isSystemError(e)
     ) {
       const msg = (e.message || String(e)).split('\n')[0];
       process.stderr.write(`maai-encoder ${cmd}: ${msg}\n`);

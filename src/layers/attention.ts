@@ -4,6 +4,7 @@
  * output projection. Offline it attends within the sequence; streaming it goes through a StaticSlidingWindowCache.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../util/tidy';
 import { Linear } from './linear';
 import { RotaryEmbedding } from './rope';
 import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
@@ -89,7 +90,7 @@ export class MimiAttention implements Module {
    * through it and the next cache state is returned.
    */
   forward(x: tf.Tensor3D, ctx: AttentionContext, start: number, cache?: { kv: StaticSlidingWindowCache; state: KVLayerState }): { y: tf.Tensor3D; next?: KVLayerState } {
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; next?: KVLayerState }>(() => {
       const [B, L, C] = x.shape;
       const H = this.heads;
       let qkv: tf.Tensor;
@@ -104,10 +105,10 @@ export class MimiAttention implements Module {
       const heads = tf.transpose(tf.reshape(qkv, [B, L, 3 * H, this.headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
       const [qk, v] = tf.split(heads, [2 * H, H], 1) as [tf.Tensor4D, tf.Tensor4D];
       const [q, k] = tf.split(ctx.rope.apply(qk, ctx.cos, ctx.sin), 2, 1) as [tf.Tensor4D, tf.Tensor4D];
-      if (!cache) return { y: this.attend(q, k, v, ctx.mask) } as never;
+      if (!cache) return { y: this.attend(q, k, v, ctx.mask) };
       const u = cache.kv.update(cache.state, k, v, start);
-      return { y: this.attend(q, u.keys, u.values, ctx.mask), next: u.next } as never;
-    }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
+      return { y: this.attend(q, u.keys, u.values, ctx.mask), next: u.next };
+    });
   }
 
   /** Frees the fused q/k/v copy (not a variable); the variables are freed by their owner. */

@@ -7,6 +7,7 @@
  * Activations are channels-last [B, T, C]; a cache is [B, P, C].
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../util/tidy';
 import { Conv1d, Conv1dOptions } from './conv1d';
 import { Module } from './param';
 import { WeightStore } from '../weights/store';
@@ -67,15 +68,15 @@ export class CausalConv1d implements Module {
    * A null cache behaves like plain transformers' first call: zeros, or the first frame repeated for 'replicate'.
    */
   step(x: tf.Tensor3D, cache: tf.Tensor3D | null): { y: tf.Tensor3D; cache: tf.Tensor3D } {
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; cache: tf.Tensor3D }>(() => {
       const P = this.paddingTotal;
       const [B, L, C] = x.shape;
       const current = cache ?? (this.padMode === 'replicate' && P > 0 ? tf.tile(tf.slice(x, [0, 0, 0], [-1, 1, -1]), [1, P, 1]) : tf.zeros([B, P, C]));
       const full = P > 0 ? tf.concat([current as tf.Tensor3D, x], 1) : x;
       const y = this.conv.forwardValid(full);
-      const next = P > 0 ? tf.slice(full, [0, L, 0], [-1, P, -1]) : tf.zeros([B, 0, C]);
-      return { y, cache: next } as never;
-    }) as unknown as { y: tf.Tensor3D; cache: tf.Tensor3D };
+      const next = P > 0 ? tf.slice(full, [0, L, 0], [-1, P, -1]) : tf.zeros<tf.Rank.R3>([B, 0, C]);
+      return { y, cache: next };
+    });
   }
 
   variables(): tf.Variable[] {

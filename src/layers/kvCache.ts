@@ -11,6 +11,7 @@
  * with slot 0 (the one upstream drops) flagged by maskedPrefix = 1, so that no copy of the buffer is needed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../util/tidy';
 
 export interface KVLayerState {
   keys: tf.Tensor4D;
@@ -55,7 +56,7 @@ export class StaticSlidingWindowCache {
 
   /** `seen` = frames seen before this call (upstream cumulative_length_int). Returns new tensors only. */
   update(state: KVLayerState, kNew: tf.Tensor4D, vNew: tf.Tensor4D, seen: number): KVUpdate {
-    return tf.tidy(() => {
+    return tidyTyped<KVUpdate>(() => {
       const W = this.capacity;
       const n = kNew.shape[2];
       const one = (buf: tf.Tensor4D, x: tf.Tensor4D): { att: tf.Tensor4D; next: tf.Tensor4D } => {
@@ -74,7 +75,7 @@ export class StaticSlidingWindowCache {
       };
       const k = one(state.keys, kNew);
       const v = one(state.values, vNew);
-      return { keys: k.att, values: v.att, next: { keys: k.next, values: v.next } } as never;
-    }) as unknown as KVUpdate;
+      return { keys: k.att, values: v.att, next: { keys: k.next, values: v.next } };
+    });
   }
 }

@@ -4,6 +4,7 @@
  * state, so a stream can carry it between calls (upstream's keepHidden), reset it, save and restore it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../util/tidy';
 import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
 import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
@@ -84,7 +85,7 @@ export class Recurrent implements Module {
     const [B, T, I] = x.shape;
     if (I !== this.inputSize) throw new RangeError(`${this.mode}: input has ${I} features, expected ${this.inputSize}`);
     const H = this.hiddenSize;
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; state: RecurrentState }>(() => {
       let h: tf.Tensor2D = state ? state.h : (tf.zeros([B, H]) as tf.Tensor2D);
       let c: tf.Tensor2D | undefined = this.mode === 'LSTM' ? (state?.c ?? (tf.zeros([B, H]) as tf.Tensor2D)) : undefined;
       // Input projections of all steps at once: [B, T, G*H].
@@ -127,8 +128,8 @@ export class Recurrent implements Module {
         c = c?.clone();
       }
       const out: RecurrentState = c ? { h, c } : { h };
-      return { y, state: out } as never;
-    }) as unknown as { y: tf.Tensor3D; state: RecurrentState };
+      return { y, state: out };
+    });
   }
 
   exportState(s: RecurrentState): RecurrentStateData {

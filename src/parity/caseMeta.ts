@@ -72,5 +72,9 @@ export function validateCaseMeta(name: string, meta: unknown): Record<string, un
     const problem = check(m[f]);
     if (problem) fail(`"${f}" ${problem}, got ${show(m[f])}`);
   }
+  // The CPC loop keeps window - shift samples between calls (defaults 1920 and 1600).
+  if (kind === 'cpc_stream' && ((m.shift as number | undefined) ?? 1600) > ((m.window as number | undefined) ?? 1920)) {
+    fail(`"shift" ${show(m.shift ?? 1600)} must not exceed "window" ${show(m.window ?? 1920)}`);
+  }
   return m as Record<string, unknown> & { kind: string };
 }

@@ -4,10 +4,9 @@ import { MimiModel } from '../models/mimi/mimi';
 import { MIMI_CONFIG, MIMI_TINY_OVERRIDES, MimiConfig, mimiConfig } from '../models/mimi/mimiConfig';
 import { FormatError } from '../weights/types';
 import { GoldenCase, caseTensor } from './goldenCase';
-import { ParityOptions, metaNumber, registerParityRunner, signalFor } from './runCase';
+import { ParityOptions, metaNumber, realtimeOutput, registerParityRunner, signalFor } from './runCase';
 import { EncoderMimi } from '../models/mimi/encoderMimi';
-import { concatRows } from '../util/concat';
-import { realtimeCallCount, realtimeCalls } from '../pipeline/realtimeLoop';
+import { runRealtime } from '../pipeline/realtimeLoop';
 
 /** The config a case names: "kyutai/mimi", or "tiny" (with `tiny_overrides` when the case carries them). */
 export function caseMimiConfig(c: GoldenCase): MimiConfig {
@@ -88,32 +87,8 @@ async function runMimiEncoder(c: GoldenCase, o: ParityOptions, stream: boolean) 
       y.dispose();
       return r;
     }
-    return mimiRealtimeLoop(enc, wave, metaNumber(c, 'chunk_samples', 160));
+    return realtimeOutput(runRealtime(enc, wave, { chunk: metaNumber(c, 'chunk_samples', 160), finalize: false }));
   } finally {
     enc.dispose();
   }
-}
-
-/** Runs MaAI's realtime loop through a Mimi stream; returns the concatenated frames and per-call counts. */
-export function mimiRealtimeLoop(enc: EncoderMimi, wave: Float32Array, chunk = 160, onCall?: (call: number, calls: number) => void) {
-  const s = enc.stream();
-  const opts = { window: enc.getStreamingCallWindow16k(), context: enc.contextSamples, chunk };
-  const total = onCall ? realtimeCallCount(wave.length, opts) : 0;
-  const parts: Float32Array[] = [];
-  const emitted: number[] = [];
-  const callEnd: number[] = [];
-  try {
-    for (const call of realtimeCalls(wave, opts)) {
-      const y = s.step(call.window);
-      parts.push(y.dataSync() as Float32Array);
-      emitted.push(y.shape[1]);
-      callEnd.push(call.endSample);
-      y.dispose();
-      onCall?.(call.index + 1, total);
-    }
-  } finally {
-    s.dispose();
-  }
-  const n = emitted.reduce((a, b) => a + b, 0);
-  return { data: concatRows(parts), shape: [n, enc.outputDim], emitted, callEnd };
 }

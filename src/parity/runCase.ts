@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { EncoderCPC } from '../models/cpc/encoderCpc';
 import { WeightStore } from '../weights/store';
 import { FormatError } from '../weights/types';
-import { concatRows } from '../util/concat';
+import { RealtimeRun, runRealtime } from '../pipeline/realtimeLoop';
 import { Comparison, DEFAULT_TOLERANCE, compareArrays } from './compare';
 import { GoldenCase, caseInts, caseTensor, loadSignal } from './goldenCase';
 import { validateCaseMeta } from './caseMeta';
@@ -32,7 +32,7 @@ export interface ParityOptions {
 }
 
 /** Output of a run: features [N, C] as a flat array, and the per-call emitted counts for streams. */
-interface RunOutput {
+export interface RunOutput {
   data: Float32Array;
   shape: number[];
   emitted?: number[];
@@ -49,6 +49,11 @@ const runners: Record<string, Runner> = Object.assign(Object.create(null) as Rec
 /** Adds a runner for a case kind (the Mimi encoders register theirs). */
 export function registerParityRunner(kind: string, r: Runner): void {
   runners[kind] = r;
+}
+
+/** A realtime run as a runner's output (MaAI's loop never finalizes: the golden streams do not either). */
+export function realtimeOutput(r: RealtimeRun): RunOutput {
+  return { data: r.data, shape: [r.frames, r.dim], emitted: r.emitted };
 }
 
 export function signalFor(c: GoldenCase, opts: ParityOptions): Float32Array {
@@ -82,42 +87,13 @@ async function runCpc(c: GoldenCase, o: ParityOptions, stream: boolean): Promise
       y.dispose();
       return out;
     }
-    return cpcRealtimeLoop(enc, wave, {
-      window: metaNumber(c, 'window', 1920),
-      shift: metaNumber(c, 'shift', 1600),
-      leadingZeros: metaNumber(c, 'leading_zeros', 320),
-    });
+    const window = metaNumber(c, 'window', 1920);
+    const shift = metaNumber(c, 'shift', 1600);
+    const geometry = { window, shift, context: window - shift, leadingZeros: metaNumber(c, 'leading_zeros', 320) };
+    return realtimeOutput(runRealtime(enc, wave, { geometry, chunk: metaNumber(c, 'chunk_samples', 160), finalize: false }));
   } finally {
     enc.dispose();
   }
-}
-
-/** MaAI's CPC realtime loop: leading zeros, then windows of `window` samples every `shift` samples. */
-export function cpcRealtimeLoop(
-  enc: EncoderCPC,
-  wave: Float32Array,
-  p: { window: number; shift: number; leadingZeros: number },
-  onCall?: (call: number, calls: number) => void,
-): RunOutput {
-  const buf = new Float32Array(p.leadingZeros + wave.length);
-  buf.set(wave, p.leadingZeros);
-  const s = enc.stream();
-  const chunks: Float32Array[] = [];
-  const emitted: number[] = [];
-  const calls = buf.length >= p.window ? Math.floor((buf.length - p.window) / p.shift) + 1 : 0;
-  try {
-    for (let k = 0; k < calls; k++) {
-      const y = s.step(buf.subarray(k * p.shift, k * p.shift + p.window));
-      chunks.push(y.dataSync() as Float32Array);
-      emitted.push(y.shape[1]);
-      y.dispose();
-      onCall?.(k + 1, calls);
-    }
-  } finally {
-    s.dispose();
-  }
-  const n = emitted.reduce((a, b) => a + b, 0);
-  return { data: concatRows(chunks), shape: [n, enc.outputDim], emitted };
 }
 
 export async function runParity(c: GoldenCase, opts: ParityOptions): Promise<ParityResult> {

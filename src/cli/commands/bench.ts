@@ -2,7 +2,7 @@ import { runBench } from '../../bench/bench';
 import { UsageError, num, parseArgs, str } from '../args';
 import { BACKEND_FLAG, useBackend } from './common';
 import { wasmThreads } from '../../backend';
-import type { Command } from './index';
+import type { Command } from './command';
 
 export const bench: Command = {
   summary: 'benchmark the full-size encoders: streaming ms per call, offline RTF, load time, peak RSS',

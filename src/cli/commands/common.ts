@@ -3,6 +3,10 @@ import { MIMI_TINY_OVERRIDES, MimiConfig } from '../../models/mimi/mimiConfig';
 import { CPC_CHECKPOINT_NAME_MAP, NameMap, VAP_ENCODER_NAME_MAP } from '../../weights/nameMap';
 import { BackendName, isValidWasmThreads, setBackend } from '../../backend';
 import { FlagSpec, Parsed, UsageError, num, str } from '../args';
+import { EncoderCPC } from '../../models/cpc/encoderCpc';
+import { EncoderMimi } from '../../models/mimi/encoderMimi';
+import { openWeights } from '../../weights/store';
+import type { AudioEncoder } from '../../pipeline/types';
 
 export const BACKEND_FLAG: Record<string, FlagSpec> = { backend: { type: 'string' }, threads: { type: 'string' } };
 
@@ -109,4 +113,10 @@ export function channelFlag(p: Parsed): number | 'mix' {
   const n = Number(c);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`--channel must be a channel index or "mix", got "${c}"`);
   return n;
+}
+
+/** Loads the encoder `kind` from a weights file, with --name-map and (Mimi) --mimi-config; Mimi at `frameHz`. */
+export async function loadEncoder(p: Parsed, kind: 'cpc' | 'mimi', weightsFile: string, frameHz: number): Promise<AudioEncoder> {
+  const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
+  return kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
 }

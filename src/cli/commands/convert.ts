@@ -6,7 +6,7 @@ import { FormatError, RawTensor, numel } from '../../weights/types';
 import { UsageError, parseArgs, str } from '../args';
 import { onePositional, required } from './common';
 import { checkOutput, readInput, writeOutput } from '../output';
-import type { Command } from './index';
+import type { Command } from './command';
 
 function strings(v: string | boolean | string[] | undefined): string[] {
   if (v === undefined || typeof v === 'boolean') return [];

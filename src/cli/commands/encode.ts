@@ -1,15 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readWavMono } from '../../audio/wav';
-import { resample } from '../../audio/resample';
-import { EncoderCPC } from '../../models/cpc/encoderCpc';
-import { cpcRealtimeLoop } from '../../parity/runCase';
-import { openWeights } from '../../weights/store';
+import { AudioInputError, readAudio16k } from '../../audio/readAudio';
+import { runRealtime } from '../../pipeline/realtimeLoop';
+import type { AudioEncoder } from '../../pipeline/types';
 import { writeSafetensors } from '../../weights/safetensors';
 import { UsageError, parseArgs } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFile, mimiConfigFlag, nameMapFlag, onePositional, progress, required, useBackend } from './common';
-import { checkOutput, readInput, writeOutput } from '../output';
-import type { NameMap } from '../../weights/nameMap';
-import type { Command } from './index';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, mimiConfigFile, onePositional, progress, required, useBackend } from './common';
+import { checkOutput, writeOutput } from '../output';
+import type { Command } from './command';
 
 export interface EncodedFeatures {
   data: Float32Array;
@@ -18,30 +15,19 @@ export interface EncodedFeatures {
   frameHz: number;
 }
 
-/** Reads a WAV file as 16 kHz mono (resampling and channel selection as asked). */
-export function readAudio16k(file: string, channel: number | 'mix', allowResample: boolean): Float32Array {
-  const { sampleRate, samples } = readWavMono(readInput(file, 'input file'), channel);
-  if (sampleRate === 16000) return samples;
-  if (!allowResample) throw new UsageError(`${file}: sample rate ${sampleRate} Hz, expected 16000 (drop --no-resample to resample)`);
-  return resample(samples, sampleRate, 16000);
-}
-
-async function encodeCpc(weightsFile: string, wave: Float32Array, stream: boolean, frameHz: number, nameMap?: NameMap): Promise<EncodedFeatures> {
-  const enc = EncoderCPC.load(await openWeights(weightsFile, { nameMap }));
+/** Features of a 16 kHz signal: offline, or through MaAI's realtime loop (10 ms chunks, flushed at the end). */
+export function encodeFeatures(enc: AudioEncoder, wave: Float32Array, stream: boolean, frameHz: number, onProgress: (done: number, total: number) => void): EncodedFeatures {
+  if (stream) {
+    const r = runRealtime(enc, wave, { callWindow: { callHz: frameHz }, onCall: onProgress });
+    return { data: r.data, frames: r.frames, dim: r.dim, frameHz: r.geometry.frameHz };
+  }
+  onProgress(0, 1);
+  const y = enc.forward(wave);
   try {
-    if (stream) {
-      const shift = Math.round(16000 / frameHz);
-      const out = cpcRealtimeLoop(enc, wave, { window: 320 + shift, shift, leadingZeros: 320 }, progress('encode'));
-      // Each call emits framesFor(window) frames (3 with EncoderCPC's k5 downsample), so the rate is that x frame_hz.
-      return { data: out.data, frames: out.shape[0], dim: out.shape[1], frameHz: enc.framesFor(320 + shift) * frameHz };
-    }
-    const y = enc.forward(wave);
-    const data = y.dataSync() as Float32Array;
-    const r = { data, frames: y.shape[1], dim: y.shape[2], frameHz: 50 };
-    y.dispose();
-    return r;
+    onProgress(1, 1);
+    return { data: (y.dataSync() as Float32Array).slice(), frames: y.shape[1], dim: y.shape[2], frameHz: enc.frameHz };
   } finally {
-    enc.dispose();
+    y.dispose();
   }
 }
 
@@ -76,13 +62,19 @@ export const encode: Command = {
     const frameHz = frameHzFlag(p, encoder);
     const channel = channelFlag(p);
     await useBackend(p);
-    const wave = readAudio16k(input, channel, !p.flags['no-resample']);
+    let wave: Float32Array;
+    try {
+      wave = readAudio16k(input, channel, !p.flags['no-resample']);
+    } catch (e) {
+      if (e instanceof AudioInputError && e.reason === 'sample-rate') throw new UsageError(`${e.message} (drop --no-resample to resample)`);
+      throw e;
+    }
+    const enc = await loadEncoder(p, encoder, weightsFile, frameHz);
     let feats: EncodedFeatures;
-    if (encoder === 'cpc') {
-      feats = await encodeCpc(weightsFile, wave, !!p.flags.stream, frameHz, nameMapFlag(p));
-    } else {
-      const { encodeMimi } = await import('./encodeMimi');
-      feats = await encodeMimi(weightsFile, wave, !!p.flags.stream, frameHz, progress('encode'), mimiConfigFlag(p), nameMapFlag(p));
+    try {
+      feats = encodeFeatures(enc, wave, !!p.flags.stream, frameHz, progress('encode'));
+    } finally {
+      enc.dispose();
     }
     const bytes = writeSafetensors([['features', { dtype: 'F32', shape: [feats.frames, feats.dim], data: feats.data }]], {
       encoder,

@@ -5,11 +5,8 @@ import { encode } from './encode';
 import { bench } from './bench';
 import { stream } from './stream';
 import { convert } from './convert';
+import type { Command } from './command';
 
-export interface Command {
-  summary: string;
-  help: string;
-  run(argv: string[]): Promise<number>;
-}
+export type { Command } from './command';
 
 export const COMMANDS: Record<string, Command> = { info, weights, parity, encode, stream, convert, bench };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, defaultWasmThreads } from '../../backend';
 import { VERSION } from '../version';
 import { parseArgs } from '../args';
-import type { Command } from './index';
+import type { Command } from './command';
 
 export const info: Command = {
   summary: 'backends available in this process, versions',

@@ -6,7 +6,7 @@ import { WeightStore, openWeights } from '../../weights/store';
 import { parseArgs } from '../args';
 import { BACKEND_FLAG, NAME_MAP_FLAG, nameMapFlag, onePositional, required, useBackend } from './common';
 import { registerMimiParity } from '../../parity/mimiRunners';
-import type { Command } from './index';
+import type { Command } from './command';
 import { Parsed, UsageError, num, str } from '../args';
 
 export const parity: Command = {

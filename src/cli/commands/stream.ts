@@ -1,14 +1,11 @@
-import { EncoderCPC } from '../../models/cpc/encoderCpc';
-import { EncoderMimi } from '../../models/mimi/encoderMimi';
 import { EncoderSession } from '../../pipeline/encoderSession';
-import { openWeights } from '../../weights/store';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, mimiConfigFile, mimiConfigFlag, nameMapFlag, onePositional, required, useBackend } from './common';
+import { BACKEND_FLAG, NAME_MAP_FLAG, channelFlag, encoderFlag, frameHzFlag, loadEncoder, mimiConfigFile, onePositional, required, useBackend } from './common';
 import { checkOutput, writeOutput } from '../output';
-import { readAudio16k } from './encode';
-import type { Command } from './index';
+import { readAudio16k } from '../../audio/readAudio';
+import type { Command } from './command';
 import { concatRows } from '../../util/concat';
 
 export const stream: Command = {
@@ -44,10 +41,9 @@ export const stream: Command = {
     const out = outFlag === undefined ? undefined : checkOutput(outFlag, [['input', input], ['weights file', weightsFile], ['Mimi config', mimiConfigFile(p)]]);
     await useBackend(p);
     const wave = readAudio16k(input, channel, true);
-    const store = await openWeights(weightsFile, { nameMap: nameMapFlag(p) });
     const frameHz = frameHzFlag(p, kind);
-    const encoder = kind === 'cpc' ? EncoderCPC.load(store) : EncoderMimi.load(store, { frameHz, config: mimiConfigFlag(p) });
-    const session = new EncoderSession(encoder, { frameHz });
+    const encoder = await loadEncoder(p, kind, weightsFile, frameHz);
+    const session = new EncoderSession(encoder, { callHz: frameHz });
     const latencies: number[] = [];
     const parts: Float32Array[] = [];
     let frames = 0;
@@ -97,7 +93,7 @@ export const stream: Command = {
     }
     if (out) {
       const data = concatRows(parts);
-      writeOutput(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.outputDim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
+      writeOutput(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.dim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
     return 0;

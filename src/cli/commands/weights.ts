@@ -5,7 +5,7 @@ import { numel } from '../../weights/types';
 import { UsageError, parseArgs } from '../args';
 import { onePositional } from './common';
 import { readInput } from '../output';
-import type { Command } from './index';
+import type { Command } from './command';
 
 interface Row {
   name: string;

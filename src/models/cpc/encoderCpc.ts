@@ -15,6 +15,9 @@ import { WeightStore } from '../../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
 import { toWaveTensor } from '../input';
 import { firstNonFinite } from '../../util/finite';
+import { tidyTyped } from '../../util/tidy';
+import type { AudioEncoder, CallWindow, CallWindowOptions, EncoderStream, WaveInput } from '../../pipeline/types';
+import { callWindowFor } from '../../pipeline/realtimeLoop';
 
 export interface EncoderCPCOptions {
   /** 'LSTM' (MaAI's default) or 'GRU'; checked against the weight shapes. Omit to take it from the weights. */
@@ -25,11 +28,15 @@ export interface EncoderCPCOptions {
   hidden?: number;
 }
 
-export class EncoderCPC {
+export class EncoderCPC implements AudioEncoder {
+  readonly kind = 'cpc';
   readonly sampleRate = 16000;
+  readonly inputSampleRate = 16000;
   readonly outputDim: number;
   /** Samples per output frame (upstream's downsample_ratio). */
   readonly downsampleRatio = 320;
+  /** Frames per second of the offline output (16000 / downsample_ratio = 50). */
+  readonly frameHz = 50;
   private frozen = true;
 
   constructor(
@@ -53,6 +60,11 @@ export class EncoderCPC {
     const conv = Conv1d.load(store, 'downsample.1', { inChannels: hidden, outChannels: hidden, stride: 2, padding: 0 });
     const ln = LayerNorm.load(store, 'downsample.2.ln', hidden);
     return new EncoderCPC(gEncoder, gAR, conv, ln, opts.freeze ?? true);
+  }
+
+  /** Channels per frame (= outputDim). */
+  get dim(): number {
+    return this.outputDim;
   }
 
   get arMode(): RecurrentMode {
@@ -79,6 +91,20 @@ export class EncoderCPC {
     return hi;
   }
 
+  /**
+   * MaAI's CPC realtime loop: `callHz` calls per second (default 10: window 1920, shift 1600), `context` samples
+   * of overlap (320). Each call emits framesFor(window) frames (3 with the k5 downsample).
+   */
+  callWindow(opts: CallWindowOptions = {}): CallWindow {
+    const callHz = opts.callHz ?? 10;
+    const g = callWindowFor(callHz, opts.context ?? 320);
+    const perCall = this.framesFor(g.window);
+    if (perCall < 1) {
+      throw new RangeError(`EncoderCPC: a window of ${g.window} samples is shorter than CPC's receptive field (${this.minSamples} samples)`);
+    }
+    return { ...g, frameHz: perCall * callHz };
+  }
+
   private checkLength(samples: number): void {
     if (this.framesFor(samples) < 1) {
       throw new RangeError(
@@ -90,21 +116,21 @@ export class EncoderCPC {
 
   /** gEncoder -> trim -> gAR -> downsample; returns features and the new gAR state. */
   private run(wave: tf.Tensor3D, state: RecurrentState | null): { y: tf.Tensor3D; state: RecurrentState } {
-    return tf.tidy(() => {
+    return tidyTyped(() => {
       const z = this.gEncoder.forward(wave);
       // Upstream drops the first and last 100 Hz frame of every call (conv edge effects).
       const zt = tf.slice(z, [0, 1, 0], [-1, z.shape[1] - 2, -1]);
       const ar = this.gAR.baseNet.forward(zt, state);
       const y = gelu(this.downsampleNorm.forward(this.downsampleConv.forward(ar.y)));
-      return { y, state: ar.state } as never;
-    }) as unknown as { y: tf.Tensor3D; state: RecurrentState };
+      return { y, state: ar.state };
+    });
   }
 
   /**
    * Offline encoding from a fresh (zero) state. wave: Float32Array [T] or a tensor [T], [B, T] or [B, 1, T].
    * Returns [B, N, 256].
    */
-  forward(wave: Float32Array | tf.Tensor): tf.Tensor3D {
+  forward(wave: WaveInput): tf.Tensor3D {
     const x = toWaveTensor(wave, 'EncoderCPC.forward');
     try {
       this.checkLength(x.shape[1]);
@@ -120,7 +146,7 @@ export class EncoderCPC {
    * One streaming call: `window` (context + new samples) through the encoder from `state` (null = zeros).
    * Returns the features and the next state; the given state is left untouched (the caller disposes it).
    */
-  step(window: Float32Array | tf.Tensor, state: RecurrentState | null): { y: tf.Tensor3D; state: RecurrentState } {
+  step(window: WaveInput, state: RecurrentState | null): { y: tf.Tensor3D; state: RecurrentState } {
     const x = toWaveTensor(window, 'EncoderCPC.step');
     try {
       this.checkLength(x.shape[1]);
@@ -139,8 +165,8 @@ export class EncoderCPC {
     }
   }
 
-  /** A streaming session that keeps the gAR state between calls (upstream keepHidden). */
-  stream(): CpcStream {
+  /** A streaming session that keeps the gAR state between calls (upstream keepHidden); the batch comes from each window. */
+  stream(_opts: { batch?: number } = {}): CpcStream {
     return new CpcStream(this);
   }
 
@@ -185,19 +211,24 @@ export interface CpcStreamState {
 }
 
 /** A streaming session over EncoderCPC: each `step(window)` continues from the previous call's gAR state. */
-export class CpcStream {
+export class CpcStream implements EncoderStream {
   private state: RecurrentState | null = null;
   calls = 0;
 
   constructor(readonly encoder: EncoderCPC) {}
 
   /** Encodes one window; returns [B, N, 256] (the caller owns it). A failed call leaves the state unchanged. */
-  step(window: Float32Array | tf.Tensor): tf.Tensor3D {
+  step(window: WaveInput): tf.Tensor3D {
     const { y, state } = this.encoder.step(window, this.state);
     disposeState(this.state);
     this.state = state;
     this.calls++;
     return y;
+  }
+
+  /** CPC owes nothing at the end of a stream: an empty [B, 0, dim]. */
+  finalize(): tf.Tensor3D {
+    return tf.zeros([this.state ? this.state.h.shape[0] : 1, 0, this.encoder.outputDim]);
   }
 
   /** Back to a zero state (upstream reset_streaming_state). */

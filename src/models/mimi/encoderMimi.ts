@@ -18,9 +18,11 @@ import { WeightStore, WeightError } from '../../weights/store';
 import { MimiModel } from './mimi';
 import { pyRound } from '../../util/pyRound';
 import { concatRows } from '../../util/concat';
-import { MimiConfig, MIMI_CONFIG, mimiConfig } from './mimiConfig';
-import { assertFinite } from '../../util/finite';
+import { MimiConfig, MIMI_CONFIG, mimiConfig, mimiFrameSize } from './mimiConfig';
 import { MimiStream } from './mimiStream';
+import { toRows } from '../input';
+import type { AudioEncoder, CallWindow, CallWindowOptions } from '../../pipeline/types';
+import { callWindowFor } from '../../pipeline/realtimeLoop';
 
 export interface EncoderMimiOptions {
   /** Output frame rate (MaAI's default 10; 12.5 skips the alignment). */
@@ -33,7 +35,8 @@ export interface EncoderMimiOptions {
   maxCacheLen?: number;
 }
 
-export class EncoderMimi {
+export class EncoderMimi implements AudioEncoder {
+  readonly kind = 'mimi';
   readonly sampleRate = 24000;
   readonly inputSampleRate = 16000;
   readonly frameHz: number;
@@ -70,24 +73,45 @@ export class EncoderMimi {
     return this.model.config;
   }
 
+  /** Channels per frame (= outputDim). */
+  get dim(): number {
+    return this.outputDim;
+  }
+
   /** True when frame_hz equals Mimi's rate (|diff| <= 1e-6): no alignment, no frame_rate_conv. */
   get skipsAlignment(): boolean {
     return Math.abs(this.frameHz - this.frameHzMimi) <= 1e-6;
   }
 
-  /** New 16 kHz samples per streaming call: round(16000 / frame_hz). */
+  /** New 16 kHz samples per streaming call of one frame: round(16000 / frame_hz). */
   getStreamingEmitSamples16k(): number {
     return pyRound(16000 / this.frameHz);
   }
 
-  /** Streaming call window at 16 kHz: context + new samples. */
-  getStreamingCallWindow16k(): number {
-    return this.contextSamples + this.getStreamingEmitSamples16k();
+  /** Streaming call window at 16 kHz for N frames per call: context + N * emit. */
+  getStreamingCallWindow16k(framesPerCall = 1): number {
+    return this.contextSamples + checkFramesPerCall(framesPerCall) * this.getStreamingEmitSamples16k();
   }
 
-  /** Mimi core input per call at 24 kHz: round(emit * 24000 / 16000). */
-  getStreamingMimiInput24k(): number {
-    return pyRound((this.getStreamingEmitSamples16k() * this.sampleRate) / 16000);
+  /** Mimi core input per call at 24 kHz for N frames per call: round(N * emit * 24000 / 16000). */
+  getStreamingMimiInput24k(framesPerCall = 1): number {
+    return pyRound((checkFramesPerCall(framesPerCall) * this.getStreamingEmitSamples16k() * this.sampleRate) / 16000);
+  }
+
+  /**
+   * MaAI's realtime loop for this encoder: `callHz` calls per second (default frame_hz: window 1600 at 12.5 Hz;
+   * frame_hz / N gives MaAI's frames_per_call N), with the encoder's own context (320).
+   */
+  callWindow(opts: CallWindowOptions = {}): CallWindow {
+    if (opts.context !== undefined && opts.context !== this.contextSamples) {
+      throw new RangeError(`EncoderMimi: the context is fixed at load (${this.contextSamples} samples), got ${opts.context}`);
+    }
+    const g = callWindowFor(opts.callHz ?? this.frameHz, this.contextSamples);
+    const frame16k = Math.ceil((mimiFrameSize(this.config) * 16000) / this.sampleRate);
+    if (g.shift < frame16k) {
+      throw new RangeError(`EncoderMimi: ${g.shift} new samples per call are fewer than one Mimi frame (${frame16k} at 16 kHz); call at most ${(16000 / frame16k).toFixed(2)} times per second`);
+    }
+    return { ...g, frameHz: this.frameHz };
   }
 
   /** The ONNX streaming contract's I/O shapes (batch 1 unless given). */
@@ -117,7 +141,7 @@ export class EncoderMimi {
     };
   }
 
-  /** Offline: 16 kHz waveform(s) -> [B, frames, hidden]. Rows of a batch must have equal length. */
+  /** Offline: 16 kHz waveform(s) -> [B, frames, hidden] at frame_hz. Rows of a batch must have equal length. */
   forward(wave: Float32Array | Float32Array[] | tf.Tensor): tf.Tensor3D {
     const rows = toRows(wave, 'EncoderMimi.forward');
     const T16 = rows[0].length;
@@ -160,30 +184,7 @@ export class EncoderMimi {
   }
 }
 
-export function toRows(wave: Float32Array | Float32Array[] | tf.Tensor, where: string): Float32Array[] {
-  let rows: Float32Array[];
-  if (wave instanceof Float32Array) rows = [wave];
-  else if (Array.isArray(wave)) rows = wave;
-  else if (wave instanceof tf.Tensor) {
-    if (wave.dtype !== 'float32') throw new TypeError(`${where}: expected a float32 tensor, got ${wave.dtype}`);
-    const s = wave.shape;
-    const T = s[s.length - 1];
-    if (!(s.length === 1 || s.length === 2 || (s.length === 3 && s[1] === 1))) {
-      throw new RangeError(`${where}: expected a waveform of shape [T], [B, T] or [B, 1, T], got [${s}]`);
-    }
-    const data = wave.dataSync() as Float32Array;
-    const B = s.length === 1 ? 1 : s[0];
-    rows = Array.from({ length: B }, (_, b) => data.slice(b * T, (b + 1) * T));
-  } else {
-    throw new TypeError(`${where}: expected a Float32Array, an array of them, or a tf.Tensor`);
-  }
-  if (rows.length === 0) throw new RangeError(`${where}: empty batch`);
-  for (const [i, r] of rows.entries()) {
-    if (!(r instanceof Float32Array)) throw new TypeError(`${where}: row ${i} is not a Float32Array`);
-    if (r.length !== rows[0].length) throw new RangeError(`${where}: row ${i} has ${r.length} samples, row 0 has ${rows[0].length}`);
-    assertFinite(r, `${where} (row ${i})`);
-  }
-  if (rows[0].length === 0) throw new RangeError(`${where}: empty input`);
-  return rows;
+function checkFramesPerCall(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`EncoderMimi: frames_per_call must be a positive integer, got ${n}`);
+  return n;
 }
-

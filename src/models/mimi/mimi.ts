@@ -6,6 +6,7 @@
  */
 import { pyRound } from '../../util/pyRound';
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { CausalConv1d } from '../../layers/causalConv1d';
 import { MimiTransformer } from './transformer';
 import { KVLayerState, StaticSlidingWindowCache } from '../../layers/kvCache';
@@ -118,15 +119,15 @@ export class MimiModel {
    */
   step(chunk: tf.Tensor3D, state: MimiState): { y: tf.Tensor3D; state: MimiState } {
     if (chunk.shape[0] !== state.batch) throw new RangeError(`Mimi step: chunk batch ${chunk.shape[0]} != state batch ${state.batch}`);
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; state: MimiState }>(() => {
       const nEnc = this.encoder.convs.length;
       const s = this.encoder.step(chunk, state.padCaches.slice(0, nEnc));
       const n = s.y.shape[1];
       const t = this.encoderTransformer.step(s.y, state.position, this.kvCache, state.kv);
       const d = this.downsample.step(t.y, state.padCaches[nEnc]);
       const next: MimiState = { padCaches: [...s.caches, d.cache], kv: t.states, position: state.position + n, batch: state.batch };
-      return { y: d.y, state: next } as never;
-    }) as unknown as { y: tf.Tensor3D; state: MimiState };
+      return { y: d.y, state: next };
+    });
   }
 
   /** Flat state in MaAI's ONNX contract order: pad_cache_i [B, C_in, P], past_{2l}/past_{2l+1} = K/V, cache_position. */

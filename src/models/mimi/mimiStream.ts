@@ -5,15 +5,17 @@
  * A failed step leaves the state as it was.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { CausalStreamingResampler } from '../../audio/causalResampler';
+import { CausalResamplerState, CausalStreamingResampler } from '../../audio/causalResampler';
 import { RawTensor } from '../../weights/types';
-import { MimiState, disposeMimiState } from './mimi';
+import { MimiModel, MimiState, disposeMimiState } from './mimi';
 import { mimiFrameSize } from './mimiConfig';
-import type { EncoderMimi } from './encoderMimi';
-import { toRows } from './encoderMimi';
+import { toRows } from '../input';
 import { concatRows } from '../../util/concat';
+import { tidyTyped } from '../../util/tidy';
+import type { Conv1d } from '../../layers/conv1d';
+import type { EncoderStream } from '../../pipeline/types';
 
-type ResamplerState = ReturnType<CausalStreamingResampler['getState']>;
+type ResamplerState = CausalResamplerState;
 
 /** Everything a stream needs to continue elsewhere, as plain data. */
 export interface MimiStreamState {
@@ -37,17 +39,48 @@ export interface MimiStepOptions {
   hasOverlapContext?: boolean;
 }
 
-export class MimiStream {
-  private audioResampler: CausalStreamingResampler;
-  private featureResampler: CausalStreamingResampler | null;
+/** What a MimiStream reads of its encoder (EncoderMimi). */
+export interface MimiStreamSource {
+  readonly model: MimiModel;
+  /** Causal k3 conv after the frame-rate alignment (null at 12.5 Hz). */
+  readonly frameRateConv: Conv1d | null;
+  /** Output rate, Mimi's own rate, and whether they are equal (no alignment). */
+  readonly frameHz: number;
+  readonly frameHzMimi: number;
+  readonly skipsAlignment: boolean;
+  /** Mimi's sample rate (24000). */
+  readonly sampleRate: number;
+  readonly contextSamples: number;
+  readonly outputDim: number;
+  getStreamingEmitSamples16k(): number;
+  getStreamingCallWindow16k(): number;
+}
+
+/** A computed step not yet committed: what changes (undefined = unchanged). */
+interface Pending {
+  core?: MimiState;
+  convCache?: tf.Tensor3D | null;
+  audioRs?: ResamplerState;
+  featRs?: ResamplerState;
+  leadingZero?: boolean;
+}
+
+export class MimiStream implements EncoderStream {
+  private readonly audioResampler: CausalStreamingResampler;
+  private readonly featureResampler: CausalStreamingResampler | null;
+  /** The resamplers' states (plain data, replaced, never mutated). */
+  private audioRs: ResamplerState;
+  private featRs: ResamplerState | null;
   private leadingZeroDone = false;
   private core: MimiState;
   private frameConvCache: tf.Tensor3D | null = null;
   calls = 0;
 
-  constructor(readonly encoder: EncoderMimi, readonly batch = 1) {
+  constructor(readonly encoder: MimiStreamSource, readonly batch = 1) {
     this.audioResampler = new CausalStreamingResampler(16000, encoder.sampleRate);
     this.featureResampler = encoder.skipsAlignment ? null : new CausalStreamingResampler(encoder.frameHzMimi, encoder.frameHz);
+    this.audioRs = this.audioResampler.initialState();
+    this.featRs = this.featureResampler?.initialState() ?? null;
     this.core = encoder.model.initialState(batch);
   }
 
@@ -74,52 +107,40 @@ export class MimiStream {
     }
     const fresh = rows.map((r) => r.subarray(context));
 
-    const restore = this.resamplerSnapshot();
-    try {
-      let up = this.audioResampler.process(fresh);
-      if (opts.finalize) {
-        const tail = this.audioResampler.flush();
-        if (tail.length) up = up.map((u, i) => concatRows([u, tail[i]]));
-      }
-      let leadingZero = this.leadingZeroDone;
-      if (!leadingZero && up[0].length > 0) {
-        // MaAI prepends one zero to the first non-empty 24 kHz chunk (1919 -> 1920 samples).
-        up = up.map((u) => concatRows([new Float32Array(1), u]));
-        leadingZero = true;
-      }
-      if (up[0].length === 0) {
-        this.commit(null, leadingZero);
-        return empty();
-      }
-      const frameSize = mimiFrameSize(enc.config);
-      if (up[0].length < frameSize) {
-        // Upstream hands such a chunk to the core too, where PyTorch's conv1d fails (input shorter than the kernel).
-        throw new RangeError(
-          `MimiStream.step: ${rows[0].length - context} new samples at 16 kHz give ${up[0].length} samples at ${enc.sampleRate} Hz, ` +
-            `fewer than one Mimi frame (${frameSize}); send at least ${enc.getStreamingEmitSamples16k()} new samples per call`,
-        );
-      }
-      const out = this.encode24k(up, !!opts.finalize);
-      this.commit(out.core, leadingZero, out.convCache);
-      return out.y;
-    } catch (e) {
-      restore();
-      throw e;
+    // Everything is computed first and committed once: a throw anywhere leaves the stream as it was.
+    const r = this.audioResampler.process(fresh, this.audioRs);
+    let audioRs = r.state;
+    let up = r.out;
+    if (opts.finalize) {
+      const tail = this.audioResampler.flush(audioRs);
+      audioRs = tail.state;
+      if (tail.out.length) up = up.map((u, i) => concatRows([u, tail.out[i]]));
     }
-  }
-
-  /** Resamplers mutate themselves: a snapshot, and the function that puts it back when a call fails. */
-  private resamplerSnapshot(): () => void {
-    const audio = this.audioResampler.getState();
-    const feat = this.featureResampler?.getState() ?? null;
-    return () => {
-      this.audioResampler.setState(audio);
-      if (feat && this.featureResampler) this.featureResampler.setState(feat);
-    };
+    let leadingZero = this.leadingZeroDone;
+    if (!leadingZero && up[0].length > 0) {
+      // MaAI prepends one zero to the first non-empty 24 kHz chunk (1919 -> 1920 samples).
+      up = up.map((u) => concatRows([new Float32Array(1), u]));
+      leadingZero = true;
+    }
+    if (up[0].length === 0) {
+      this.commit({ audioRs, leadingZero });
+      return empty();
+    }
+    const frameSize = mimiFrameSize(enc.model.config);
+    if (up[0].length < frameSize) {
+      // Upstream hands such a chunk to the core too, where PyTorch's conv1d fails (input shorter than the kernel).
+      throw new RangeError(
+        `MimiStream.step: ${rows[0].length - context} new samples at 16 kHz give ${up[0].length} samples at ${enc.sampleRate} Hz, ` +
+          `fewer than one Mimi frame (${frameSize}); send at least ${enc.getStreamingEmitSamples16k()} new samples per call`,
+      );
+    }
+    const out = this.encode24k(up, !!opts.finalize);
+    this.commit({ ...out, audioRs, leadingZero });
+    return out.y;
   }
 
   /** 24 kHz rows -> core step -> frame-rate alignment. Only new tensors come back; nothing is committed. */
-  private encode24k(up: Float32Array[], finalize: boolean): { y: tf.Tensor3D; core: MimiState; convCache?: tf.Tensor3D | null } {
+  private encode24k(up: Float32Array[], finalize: boolean): Pending & { y: tf.Tensor3D; core: MimiState } {
     const x = tf.tensor3d(concatRows(up), [this.batch, up[0].length, 1]);
     let r: { y: tf.Tensor3D; state: MimiState };
     try {
@@ -130,7 +151,7 @@ export class MimiStream {
     if (this.encoder.skipsAlignment || r.y.shape[1] === 0) return { y: r.y, core: r.state };
     try {
       const a = this.alignStreaming(r.y, finalize);
-      return { y: a.y, core: r.state, convCache: a.cache };
+      return { y: a.y, core: r.state, convCache: a.cache, featRs: a.featRs };
     } catch (e) {
       disposeMimiState(r.state);
       throw e;
@@ -139,21 +160,24 @@ export class MimiStream {
     }
   }
 
-  private commit(core: MimiState | null, leadingZero: boolean, convCache?: tf.Tensor3D | null): void {
-    if (core) {
+  /** Makes a computed step the stream's state (the only place a step changes anything). */
+  private commit(p: Pending, isCall = true): void {
+    if (p.core) {
       disposeMimiState(this.core);
-      this.core = core;
+      this.core = p.core;
     }
-    if (convCache !== undefined && convCache !== this.frameConvCache) {
+    if (p.convCache !== undefined && p.convCache !== this.frameConvCache) {
       this.frameConvCache?.dispose();
-      this.frameConvCache = convCache;
+      this.frameConvCache = p.convCache;
     }
-    this.leadingZeroDone = leadingZero;
-    this.calls++;
+    if (p.audioRs) this.audioRs = p.audioRs;
+    if (p.featRs) this.featRs = p.featRs;
+    if (p.leadingZero !== undefined) this.leadingZeroDone = p.leadingZero;
+    if (isCall) this.calls++;
   }
 
   /** Causal feature resampling 12.5 Hz -> frame_hz, then frame_rate_conv over cat(cache, x). */
-  private alignStreaming(emb: tf.Tensor3D, finalize: boolean): { y: tf.Tensor3D; cache: tf.Tensor3D | null } {
+  private alignStreaming(emb: tf.Tensor3D, finalize: boolean): { y: tf.Tensor3D; cache: tf.Tensor3D | null; featRs: ResamplerState } {
     const [B, N, C] = emb.shape;
     const host = emb.dataSync() as Float32Array;
     // Channel-major rows for the resampler: one row per (batch, channel).
@@ -165,25 +189,28 @@ export class MimiStream {
         chans.push(row);
       }
     }
-    let res = this.featureResampler!.process(chans);
+    const rs = this.featureResampler!;
+    let { out: res, state: featRs } = rs.process(chans, this.featRs!);
     if (finalize) {
-      const tail = this.featureResampler!.flush();
-      if (tail.length) res = res.map((r, i) => concatRows([r, tail[i]]));
+      const tail = rs.flush(featRs);
+      featRs = tail.state;
+      if (tail.out.length) res = res.map((r, i) => concatRows([r, tail.out[i]]));
     }
     const M = res[0].length;
-    if (M === 0) return { y: tf.zeros([B, 0, C]) as tf.Tensor3D, cache: this.frameConvCache };
+    if (M === 0) return { y: tf.zeros([B, 0, C]), cache: this.frameConvCache, featRs };
     const frames = new Float32Array(B * M * C);
     for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let t = 0; t < M; t++) frames[(b * M + t) * C + c] = res[b * C + c][t];
     const conv = this.encoder.frameRateConv!;
     const k1 = conv.span - 1;
-    return tf.tidy(() => {
+    const out = tidyTyped(() => {
       const x = tf.tensor3d(frames, [B, M, C]);
-      const cache = this.frameConvCache ?? (tf.zeros([B, k1, C]) as tf.Tensor3D);
+      const cache = this.frameConvCache ?? tf.zeros<tf.Rank.R3>([B, k1, C]);
       const full = tf.concat([cache, x], 1);
       const y = conv.forwardValid(full);
       const next = tf.slice(full, [0, full.shape[1] - k1, 0], [-1, k1, -1]);
-      return { y, cache: next } as never;
-    }) as unknown as { y: tf.Tensor3D; cache: tf.Tensor3D };
+      return { y, cache: next };
+    });
+    return { ...out, featRs };
   }
 
   /**
@@ -192,18 +219,17 @@ export class MimiStream {
    * frame, and is then dropped: the result is empty.
    */
   finalize(): tf.Tensor3D {
-    const restore = this.resamplerSnapshot();
-    const tail = this.audioResampler.flush();
-    // A tail shorter than one Mimi frame cannot produce a frame (upstream's conv would fail on it): it is dropped.
-    if (tail.length === 0 || tail[0].length < mimiFrameSize(this.encoder.config)) return tf.zeros([this.batch, 0, this.encoder.outputDim]) as tf.Tensor3D;
-    try {
-      const out = this.encode24k(tail, true);
-      this.commit(out.core, this.leadingZeroDone, out.convCache);
-      return out.y;
-    } catch (e) {
-      restore();
-      throw e;
+    const tail = this.audioResampler.flush(this.audioRs);
+    const empty = () => tf.zeros<tf.Rank.R3>([this.batch, 0, this.encoder.outputDim]);
+    if (tail.out.length === 0) return empty();
+    if (tail.out[0].length < mimiFrameSize(this.encoder.model.config)) {
+      // A tail shorter than one Mimi frame cannot produce a frame (upstream's conv would fail on it): it is dropped.
+      this.commit({ audioRs: tail.state }, false);
+      return empty();
     }
+    const out = this.encode24k(tail.out, true);
+    this.commit({ ...out, audioRs: tail.state });
+    return out.y;
   }
 
   /** Back to a fresh stream (upstream reset_streaming_state). */
@@ -212,8 +238,8 @@ export class MimiStream {
     this.frameConvCache?.dispose();
     this.frameConvCache = null;
     this.core = this.encoder.model.initialState(this.batch);
-    this.audioResampler.reset();
-    this.featureResampler?.reset();
+    this.audioRs = this.audioResampler.initialState();
+    this.featRs = this.featureResampler?.initialState() ?? null;
     this.leadingZeroDone = false;
     this.calls = 0;
   }
@@ -244,10 +270,10 @@ export class MimiStream {
       encoder: 'mimi',
       hidden: this.encoder.outputDim,
       frameHz: this.encoder.frameHz,
-      audioResampler: this.audioResampler.getState(),
+      audioResampler: { ...this.audioRs, prev: this.audioRs.prev?.slice() ?? null },
       leadingZeroDone: this.leadingZeroDone,
       core: this.exportCoreState(),
-      featureResampler: this.featureResampler?.getState() ?? null,
+      featureResampler: this.featRs ? { ...this.featRs, prev: this.featRs.prev?.slice() ?? null } : null,
       frameConvCache: this.frameConvCache ? (this.frameConvCache.dataSync() as Float32Array).slice() : null,
       calls: this.calls,
     };
@@ -273,16 +299,17 @@ export class MimiStream {
       disposeMimiState(core);
       throw new RangeError(`MimiStream.importState: state has batch ${core.batch}, the stream has batch ${this.batch}`);
     }
-    const restore = this.resamplerSnapshot();
+    let audioRs: ResamplerState;
+    let featRs: ResamplerState | null;
     try {
-      this.audioResampler.setState(s.audioResampler);
-      if (this.featureResampler && s.featureResampler) this.featureResampler.setState(s.featureResampler);
-      else if (this.featureResampler) this.featureResampler.reset();
+      audioRs = this.audioResampler.checkState(s.audioResampler);
+      featRs = this.featureResampler ? (s.featureResampler ? this.featureResampler.checkState(s.featureResampler) : this.featureResampler.initialState()) : null;
     } catch (e) {
-      restore();
       disposeMimiState(core);
       throw e;
     }
+    this.audioRs = audioRs;
+    this.featRs = featRs;
     disposeMimiState(this.core);
     this.core = core;
     this.frameConvCache?.dispose();

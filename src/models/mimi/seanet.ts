@@ -4,6 +4,7 @@
  * Streaming keeps one padding cache per conv, in upstream's _mimiconv1d_layer_names order.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { CausalConv1d } from '../../layers/causalConv1d';
 import { SeanetResnetBlock } from './seanetBlock';
 import { elu } from '../../layers/activations';
@@ -67,7 +68,7 @@ export class SeanetEncoder implements Module {
   /** Streaming: one cache per conv (this.convs order) in, next caches out. */
   step(x: tf.Tensor3D, caches: Array<tf.Tensor3D | null>): { y: tf.Tensor3D; caches: tf.Tensor3D[] } {
     if (caches.length !== this.convs.length) throw new RangeError(`SEANet step: ${caches.length} caches for ${this.convs.length} convs`);
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; caches: tf.Tensor3D[] }>(() => {
       const next: tf.Tensor3D[] = [];
       let h = x;
       let ci = 0;
@@ -83,8 +84,8 @@ export class SeanetEncoder implements Module {
           next.push(...r.caches);
         } else h = elu(h);
       }
-      return { y: h, caches: next } as never;
-    }) as unknown as { y: tf.Tensor3D; caches: tf.Tensor3D[] };
+      return { y: h, caches: next };
+    });
   }
 
   variables(): tf.Variable[] {

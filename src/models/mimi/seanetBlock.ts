@@ -3,6 +3,7 @@
  * (use_conv_shortcut = False). The ELU comes before each conv; the skip takes the raw input.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { CausalConv1d } from '../../layers/causalConv1d';
 import { elu } from '../../layers/activations';
 import { Module } from '../../layers/param';
@@ -16,11 +17,11 @@ export class SeanetResnetBlock implements Module {
 
   /** Streaming: caches [c1, c2] in, next caches out. */
   step(x: tf.Tensor3D, caches: [tf.Tensor3D | null, tf.Tensor3D | null]): { y: tf.Tensor3D; caches: [tf.Tensor3D, tf.Tensor3D] } {
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; caches: [tf.Tensor3D, tf.Tensor3D] }>(() => {
       const a = this.conv1.step(elu(x), caches[0]);
       const b = this.conv2.step(elu(a.y), caches[1]);
-      return { y: tf.add(x, b.y), caches: [a.cache, b.cache] } as never;
-    }) as unknown as { y: tf.Tensor3D; caches: [tf.Tensor3D, tf.Tensor3D] };
+      return { y: tf.add(x, b.y), caches: [a.cache, b.cache] };
+    });
   }
 
   variables(): tf.Variable[] {

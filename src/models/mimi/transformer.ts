@@ -3,6 +3,7 @@
  * per-channel layer scales and bias-free MLP projections.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { tidyTyped } from '../../util/tidy';
 import { LayerNorm } from '../../layers/layerNorm';
 import { Linear } from '../../layers/linear';
 import { AttentionContext, MimiAttention, slidingWindowMask } from '../../layers/attention';
@@ -43,12 +44,12 @@ export class MimiTransformerLayer implements Module {
     start: number,
     cache?: { kv: StaticSlidingWindowCache; state: KVLayerState },
   ): { y: tf.Tensor3D; next?: KVLayerState } {
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; next?: KVLayerState }>(() => {
       const a = this.selfAttn.forward(this.inputLayernorm.forward(x), ctx, start, cache);
       const h = tf.add(x, tf.mul(a.y, this.selfAttnLayerScale)) as tf.Tensor3D;
       const m = this.fc2.forward(gelu(this.fc1.forward(this.postAttentionLayernorm.forward(h))));
-      return { y: tf.add(h, tf.mul(m, this.mlpLayerScale)), next: a.next } as never;
-    }) as unknown as { y: tf.Tensor3D; next?: KVLayerState };
+      return { y: tf.add(h, tf.mul(m, this.mlpLayerScale)), next: a.next };
+    });
   }
 
   variables(): tf.Variable[] {
@@ -91,7 +92,7 @@ export class MimiTransformer implements Module {
 
   /** Streaming: x at absolute positions start .. start+L-1 through the per-layer caches. */
   step(x: tf.Tensor3D, start: number, kv: StaticSlidingWindowCache, states: KVLayerState[]): { y: tf.Tensor3D; states: KVLayerState[] } {
-    return tf.tidy(() => {
+    return tidyTyped<{ y: tf.Tensor3D; states: KVLayerState[] }>(() => {
       const L = x.shape[1];
       const { cos, sin } = this.rope.tables(start, L);
       const span = kv.span(start, L);
@@ -104,8 +105,8 @@ export class MimiTransformer implements Module {
         h = r.y;
         next.push(r.next!);
       });
-      return { y: h, states: next } as never;
-    }) as unknown as { y: tf.Tensor3D; states: KVLayerState[] };
+      return { y: h, states: next };
+    });
   }
 
   variables(): tf.Variable[] {
