@@ -1,11 +1,14 @@
-// Fuzzes the byte parsers (safetensors header + reader, WAV reader) with hostile inputs.
+// Fuzzes the byte parsers (safetensors header + reader, torch .pt reader, WAV reader) with hostile inputs.
 // Usage: node scripts/run-ts.mjs scripts/fuzz.ts [--n 100000] [--seed 20240601] [--only NAME]
-// Prints one summary line per parser; exits 1 if any input crashed a parser (see src/fuzz/fuzzParsers.ts).
-// test/fuzz.test.ts imports `targets` from here and runs a smaller sample of the same inputs.
+// Prints one summary line per parser (tried / ok / own error / crash, the slowest parse, the largest allocation and
+// heap growth); exits 1 if any input crashed a parser, took over 2 s or grew the heap by over 256 MB
+// (see test/helpers/fuzzParsers.ts). test/fuzz.test.ts imports `targets` and runs a smaller sample of the same inputs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readWav, writeWav, WAV_FORMATS, WavData } from '../src/audio/wav';
-import { formatExamples, formatSummary, fuzzParser, FuzzTarget, safetensorsMutators, wavMutators } from '../test/helpers/fuzzParsers';
+import { formatExamples, formatSummary, fuzzParser, FuzzTarget, safetensorsMutators, torchMutators, wavMutators } from '../test/helpers/fuzzParsers';
+import { TensorSpec, ascii, f32bytes, legacyFile, op, stateDictPickle, zipCheckpoint, zipFile } from '../test/helpers/ptBuild';
+import { loadTorchStateDict } from '../src/weights/torchCheckpoint';
 import { memorySource, parseHeader, readSafetensors, SafetensorsHeader, writeSafetensors } from '../src/weights/safetensors';
 import { DTYPE_SIZE, FormatError, RawTensor, numel, toFloat32 } from '../src/weights/types';
 
@@ -50,6 +53,43 @@ function wavSeeds(): Uint8Array[] {
   }
   seeds.push(writeWav([new Float32Array(0), new Float32Array(0)], 8000, 'pcm16'));
   return seeds;
+}
+
+/** Small torch.save files in both containers: every storage dtype, strided and broadcast views, parameters, nesting. */
+function torchSeeds(): Uint8Array[] {
+  const specs: TensorSpec[] = [
+    { name: 'plain', storage: '0', numel: 6, size: [2, 3], stride: [3, 1] },
+    { name: 'transposed', storage: '0', numel: 6, size: [3, 2], stride: [1, 3] },
+    { name: 'scalar', storage: '0', numel: 6, offset: 5, size: [], stride: [] },
+    { name: 'broadcast', storage: '0', numel: 6, offset: 2, size: [2, 2], stride: [0, 1], parameter: true },
+    { name: 'ids', storage: '1', type: 'LongStorage', numel: 3, size: [3], stride: [1] },
+    { name: 'half', storage: '2', type: 'HalfStorage', numel: 2, size: [2], stride: [1] },
+    { name: 'mask', storage: '3', type: 'BoolStorage', numel: 2, size: [2], stride: [1] },
+  ];
+  const storages: Array<[string, Uint8Array, number]> = [
+    ['0', f32bytes([0, 1, 2, 3, 4, 5]), 6],
+    ['1', new Uint8Array(new BigInt64Array([7n, -1n, 1n << 40n]).buffer), 3],
+    ['2', new Uint8Array(new Uint16Array([0x3c00, 0xc000]).buffer), 2],
+    ['3', new Uint8Array([1, 0]), 2],
+  ];
+  const zip = zipFile([
+    ['archive/data.pkl', new Uint8Array(stateDictPickle(specs, false))],
+    ['archive/byteorder', new Uint8Array(ascii('little'))],
+    ...storages.map(([k, b]): [string, Uint8Array] => [`archive/data/${k}`, b]),
+    ['archive/version', new Uint8Array(ascii('3\n'))],
+  ]);
+  const legacy = legacyFile(stateDictPickle([...specs, { name: 'view', storage: '0', numel: 6, size: [2], stride: [1], view: ['v', 2, 3] }], true), storages);
+  // {'weights': OrderedDict(...) with BUILD _metadata, 'config': {...}, 'epoch': 4}, like MaAI's CPC checkpoint.
+  const od = [...op.global('collections', 'OrderedDict'), ...op.emptyTuple, ...op.reduce];
+  const inner = stateDictPickle(specs.slice(0, 2), false).slice(2, -2); // without PROTO and the final SETITEMS+STOP
+  const nested = [
+    ...op.proto, ...op.emptyDict, ...op.mark,
+    ...op.str('weights'), ...od, ...inner.slice(1), ...op.setitems, ...op.emptyDict, ...op.str('_metadata'), ...od, 0x73, 0x62,
+    ...op.str('config'), ...op.emptyDict, ...op.mark, ...op.str('hiddenGar'), ...op.int(256), ...op.str('arMode'), ...op.str('LSTM'), ...op.setitems,
+    ...op.str('epoch'), ...op.int(4),
+    ...op.setitems, ...op.stop,
+  ];
+  return [zip, legacy, zipCheckpoint(nested, [['0', storages[0][1]]])];
 }
 
 const isFormatError = (e: unknown) => e instanceof FormatError;
@@ -117,7 +157,27 @@ export function targets(fixturePath = FIXTURE): FuzzTarget<any>[] {
     seeds: wav,
     mutators: wavMutators(),
   };
-  return [parseHeaderTarget, readTarget, wavTarget];
+  const ptTarget: FuzzTarget<Map<string, RawTensor>> = {
+    name: 'torch loadTorchStateDict',
+    // The element limit tied to the input (one element per input byte) so the allocation guard (8 x the input)
+    // checks that the limit holds on every path; the default (4 x stored + 2^20) is tested in hostileInputs.test.ts.
+    parse: (b) => loadTorchStateDict(b, { maxElements: b.length }),
+    isOwnError: isFormatError,
+    checkResult: (sd, input) => {
+      let elems = 0;
+      const seen = new Set<unknown>();
+      for (const [name, t] of sd) {
+        if (t.data.length !== numel(t.shape)) return `tensor ${name}: ${t.data.length} values for shape [${t.shape}]`;
+        if (!seen.has(t.data)) elems += t.data.length;
+        seen.add(t.data);
+      }
+      if (elems > input.length) return `materialised ${elems} elements from a ${input.length}-byte file (limit ${input.length})`;
+      return undefined;
+    },
+    seeds: torchSeeds(),
+    mutators: torchMutators(),
+  };
+  return [parseHeaderTarget, readTarget, ptTarget, wavTarget];
 }
 
 function main(): void {

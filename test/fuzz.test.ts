@@ -1,19 +1,24 @@
 /**
- * Hostile inputs: a fixed-seed sample of the fuzz run in scripts/fuzz.ts (which runs >= 100,000 inputs per parser).
+ * Hostile inputs: a fixed-seed sample of the fuzz run in scripts/fuzz.ts (which runs >= 100,000 inputs per parser):
+ * safetensors, torch .pt (with the structures of issue 13: shared references, deep nesting, long integers, tuple
+ * keys, stride 0, storage views, duplicate entries) and WAV.
  * Every input must give a valid result or a FormatError; anything else is a parser bug.
  */
 import * as path from 'node:path';
 import { targets } from '../scripts/fuzz';
-import { formatExamples, formatSummary, fuzzParser, FuzzTarget, makeRng, safetensorsMutators, wavMutators } from './helpers/fuzzParsers';
+import { formatExamples, formatSummary, fuzzParser, FuzzTarget, makeRng, safetensorsMutators, torchMutators, wavMutators } from './helpers/fuzzParsers';
+import { zipCheckpoint, stateDictPickle, f32bytes } from './helpers/ptBuild';
 import { writeWav } from '../src/audio/wav';
 import { FormatError } from '../src/weights/types';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'golden', 'weights', 'mimi_tiny_weights.safetensors');
-const RUNS = 2000;
 const SEED = 20240601;
+/** Inputs per target: the .pt inputs are larger structures (shared references, deep nesting, long integers). */
+const runsFor = (name: string) => (name.startsWith('torch') ? 250 : 2000);
 
 describe('parsers survive hostile inputs', () => {
   for (const target of targets(FIXTURE)) {
+    const RUNS = runsFor(target.name);
     test(`${target.name}: ${RUNS} inputs, no crash`, () => {
       const s = fuzzParser(target, { runs: RUNS, seed: SEED });
       if (s.crash > 0) throw new Error(`${formatSummary(s)}\n${formatExamples(s)}`);
@@ -90,10 +95,11 @@ describe('the harness', () => {
     const stSeed = new Uint8Array(8 + header.length + 8);
     new DataView(stSeed.buffer).setBigUint64(0, BigInt(header.length), true);
     stSeed.set(header, 8);
-    for (const [seed, mutators] of [[stSeed, safetensorsMutators()], [seeds[1], wavMutators()]] as const) {
+    const ptSeed = zipCheckpoint(stateDictPickle([{ name: 'x', storage: '0', numel: 2, size: [2], stride: [1] }], false), [['0', f32bytes([1, 2])]]);
+    for (const [seed, mutators, n] of [[stSeed, safetensorsMutators(), 2000], [seeds[1], wavMutators(), 2000], [ptSeed, torchMutators(), 60]] as const) {
       const copy = seed.slice();
       const rng = makeRng(9);
-      for (let i = 0; i < 2000; i++) {
+      for (let i = 0; i < n; i++) {
         const m = rng.pick(mutators);
         expect(m.apply(seed, rng)).toBeInstanceOf(Uint8Array);
       }

@@ -12,6 +12,7 @@ import { runParity } from '../src/parity/runCase';
 import { convert } from '../src/cli/commands/convert';
 import { UsageError } from '../src/cli/args';
 import { goldenCase, goldenPath } from './helpers/golden';
+import { TensorSpec, ascii, f32bytes, ints, legacyFile, op, stateDictPickle, zipFile } from './helpers/ptBuild';
 
 const ptPath = (name: string) => goldenPath('pt', name);
 const readPt = (name: string) => new Uint8Array(fs.readFileSync(ptPath(name)));
@@ -49,94 +50,7 @@ function expectTensorEquals(name: string, got: RawTensor | undefined, shape: num
 }
 
 // ----------------------------------------------------------------------------------------------------------------
-// Hand-made pickles and containers
-
-const enc = new TextEncoder();
-const ascii = (s: string) => Array.from(enc.encode(s));
-const u32le = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-const op = {
-  proto: [0x80, 0x02],
-  str: (s: string) => [0x58, ...u32le(enc.encode(s).length), ...ascii(s)],
-  int: (n: number) => (n < 256 ? [0x4b, n] : n < 65536 ? [0x4d, n & 0xff, n >>> 8] : [0x4a, ...u32le(n)]),
-  global: (m: string, n: string) => [0x63, ...ascii(`${m}\n${n}\n`)],
-  tuple: (items: number[][]) => [0x28, ...items.flat(), 0x74],
-  stop: [0x2e],
-};
-const ints = (xs: number[]) => op.tuple(xs.map(op.int));
-
-interface TensorSpec {
-  name: string;
-  storage: string;
-  type?: string; // FloatStorage...
-  numel: number;
-  offset?: number;
-  size: number[];
-  stride: number[];
-  parameter?: boolean;
-}
-
-/** The main pickle of a state dict; `legacy` adds the view-metadata slot of the legacy persistent id. */
-function stateDictPickle(specs: TensorSpec[], legacy: boolean): number[] {
-  const out = [...op.proto, 0x7d, 0x28];
-  for (const s of specs) {
-    const pid = op.tuple([op.str('storage'), op.global('torch', s.type ?? 'FloatStorage'), op.str(s.storage), op.str('cpu'), op.int(s.numel), ...(legacy ? [[0x4e]] : [])]);
-    let t = [
-      ...op.global('torch._utils', '_rebuild_tensor_v2'),
-      ...op.tuple([[...pid, 0x51], op.int(s.offset ?? 0), ints(s.size), ints(s.stride), [0x89], [...op.global('collections', 'OrderedDict'), 0x29, 0x52]]),
-      0x52,
-    ];
-    if (s.parameter) t = [...op.global('torch._utils', '_rebuild_parameter'), 0x28, ...t, 0x88, ...op.global('collections', 'OrderedDict'), 0x29, 0x52, 0x74, 0x52];
-    out.push(...op.str(s.name), ...t);
-  }
-  out.push(0x75, ...op.stop);
-  return out;
-}
-
-function legacyFile(main: number[], storages: Array<[string, Uint8Array, number]>): Uint8Array {
-  const magic = [...op.proto, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
-  const version = [...op.proto, 0x4d, 0xe9, 0x03, 0x2e];
-  const sysInfo = [...op.proto, 0x7d, 0x28, ...op.str('little_endian'), 0x88, 0x75, 0x2e];
-  const keys = [...op.proto, 0x5d, 0x28, ...storages.flatMap(([k]) => op.str(k)), 0x65, 0x2e];
-  const parts: number[] = [...magic, ...version, ...sysInfo, ...main, ...keys];
-  for (const [, bytes, count] of storages) {
-    const c = new Uint8Array(8);
-    new DataView(c.buffer).setBigInt64(0, BigInt(count), true);
-    parts.push(...c, ...bytes);
-  }
-  return new Uint8Array(parts);
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** A stored (uncompressed) zip archive; `method` lets a test claim compression. */
-function zipFile(entries: Array<[string, Uint8Array]>, method = 0): Uint8Array {
-  const local: number[] = [];
-  const central: number[] = [];
-  const u16 = (n: number) => [n & 0xff, n >>> 8];
-  for (const [name, data] of entries) {
-    const nb = ascii(name);
-    const crc = crc32(data);
-    const offset = local.length;
-    local.push(...u32le(0x04034b50), ...u16(20), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32le(crc), ...u32le(data.length), ...u32le(data.length), ...u16(nb.length), ...u16(0), ...nb, ...data);
-    central.push(
-      ...u32le(0x02014b50), ...u16(20), ...u16(20), ...u16(0), ...u16(method), ...u16(0), ...u16(0), ...u32le(crc), ...u32le(data.length), ...u32le(data.length),
-      ...u16(nb.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32le(0), ...u32le(offset), ...nb,
-    );
-  }
-  const eocd = [...u32le(0x06054b50), ...u16(0), ...u16(0), ...u16(entries.length), ...u16(entries.length), ...u32le(central.length), ...u32le(local.length), ...u16(0)];
-  return new Uint8Array([...local, ...central, ...eocd]);
-}
-
-const f32bytes = (xs: number[]) => new Uint8Array(new Float32Array(xs).buffer);
+// Hand-made pickles and containers (test/helpers/ptBuild.ts)
 
 const FORBIDDEN = new Uint8Array([
   ...[0x80, 0x02], ...ascii('cos\nsystem\n'), 0x71, 0x00, 0x58, 0x02, 0x00, 0x00, 0x00, ...ascii('ls'), 0x71, 0x01, 0x85, 0x71, 0x02, 0x52, 0x71, 0x03, 0x2e,

@@ -5,11 +5,11 @@ import { resample } from './resample';
 import { MAX_AUDIO_ABS, firstOutOfRange, formatSample } from '../util/finite';
 
 /**
- * An audio file that cannot be used as asked: missing, at another sample rate with resampling off, or holding
+ * An audio file that cannot be used as asked: missing, a folder, at another sample rate with resampling off, or holding
  * samples outside the encoders' range (a float WAV can hold anything: NaN, 3e38).
  */
 export class AudioInputError extends Error {
-  constructor(message: string, readonly reason: 'not-found' | 'sample-rate' | 'range') {
+  constructor(message: string, readonly reason: 'not-found' | 'not-a-file' | 'sample-rate' | 'range') {
     super(message);
     this.name = 'AudioInputError';
   }
@@ -29,6 +29,7 @@ export interface ReadAudioOptions {
  */
 export function readAudio16k(file: string, channel: number | 'mix' = 'mix', allowResample = true, opts: ReadAudioOptions = {}): Float32Array {
   if (!fs.existsSync(file)) throw new AudioInputError(`input file not found: ${file}`, 'not-found');
+  if (fs.statSync(file).isDirectory()) throw new AudioInputError(`input file ${file} is a folder, not a file`, 'not-a-file');
   const { sampleRate, samples } = readWavMono(new Uint8Array(fs.readFileSync(file)), channel);
   if (opts.clip) {
     const n = clipAudio(samples);

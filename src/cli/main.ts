@@ -42,7 +42,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await c.run(rest);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof FormatError || e instanceof WeightError || e instanceof BackendError || e instanceof AudioInputError || e instanceof RangeError || e instanceof TypeError) {
+    if (
+      e instanceof UsageError || e instanceof FormatError || e instanceof WeightError || e instanceof BackendError || e instanceof AudioInputError ||
+      e instanceof RangeError || e instanceof TypeError || isSystemError(e)
+    ) {
       const msg = (e.message || String(e)).split('\n')[0];
       process.stderr.write(`maai-encoder ${cmd}: ${msg}\n`);
       if (process.env.MAAI_DEBUG) process.stderr.write(`${e.stack}\n`);
@@ -50,6 +53,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+}
+
+/**
+ * An operating-system error on a file the user named (EISDIR, ENOENT, EACCES, ENOSPC, EFBIG, ...): bad input or a
+ * full disk, reported in one line with exit 2 like any other bad input, never as an internal error.
+ */
+function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return e instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
 // Run when executed as the CLI bundle (not when imported by tests).

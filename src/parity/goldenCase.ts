@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { SafetensorsFile } from '../weights/safetensors';
 import { FormatError, RawTensor, toFloat32 } from '../weights/types';
+import { validateCaseMeta } from './caseMeta';
 
 export interface GoldenCase {
   name: string;
@@ -26,13 +27,14 @@ export function caseFromBytes(bytes: Uint8Array, name: string): GoldenCase {
 function caseOf(f: SafetensorsFile, file: string, name: string): GoldenCase {
   const metaText = f.metadata.meta;
   if (metaText === undefined) throw new FormatError(`${file}: no "meta" metadata: not a golden case file`);
-  let meta: GoldenCase['meta'];
+  let parsed: unknown;
   try {
-    meta = JSON.parse(metaText);
+    parsed = JSON.parse(metaText);
   } catch (e) {
     throw new FormatError(`${file}: "meta" is not valid JSON (${(e as Error).message})`);
   }
-  if (!meta || typeof meta.kind !== 'string') throw new FormatError(`${file}: meta has no "kind"`);
+  // Every field a runner reads is checked here (types, ranges, the kind), before anything runs.
+  const meta = validateCaseMeta(name, parsed);
   return { name, meta, tensors: f.all() };
 }
 

@@ -10,6 +10,7 @@ import { FormatError } from '../weights/types';
 import { RealtimeRun, runRealtime } from '../pipeline/realtimeLoop';
 import { Comparison, DEFAULT_TOLERANCE, compareArrays } from './compare';
 import { GoldenCase, caseInts, caseTensor, loadSignal } from './goldenCase';
+import { validateCaseMeta } from './caseMeta';
 
 export interface ParityResult {
   case: string;
@@ -52,10 +53,11 @@ export interface PartsOutput {
 
 type Runner = (c: GoldenCase, opts: ParityOptions) => Promise<RunOutput | PartsOutput>;
 
-const runners: Record<string, Runner> = {
-  cpc_offline: async (c, o) => runCpc(c, o, false),
-  cpc_stream: async (c, o) => runCpc(c, o, true),
-};
+// No prototype: a kind such as "constructor" or "toString" finds no runner.
+const runners: Record<string, Runner> = Object.assign(Object.create(null) as Record<string, Runner>, {
+  cpc_offline: async (c: GoldenCase, o: ParityOptions) => runCpc(c, o, false),
+  cpc_stream: async (c: GoldenCase, o: ParityOptions) => runCpc(c, o, true),
+});
 
 /** Adds a runner for a case kind (the Mimi encoders register theirs). */
 export function registerParityRunner(kind: string, r: Runner): void {
@@ -115,6 +117,7 @@ export function parityLine(r: ParityResult): Omit<ParityResult, 'parts'> & { par
 }
 
 export async function runParity(c: GoldenCase, opts: ParityOptions): Promise<ParityResult> {
+  validateCaseMeta(c.name, c.meta); // also for cases built in code, not read by loadCase
   const runner = runners[c.meta.kind];
   if (!runner) throw new FormatError(`case ${c.name}: unknown kind "${c.meta.kind}" (known: ${Object.keys(runners).join(', ')})`);
   const tol = opts.tolerance ?? DEFAULT_TOLERANCE;

@@ -1,10 +1,13 @@
 /**
  * safetensors reader and writer: 8-byte little-endian header length N, N bytes of UTF-8 JSON, then the raw
  * little-endian data. Validation follows the reference implementation (huggingface/safetensors): every violation
- * is a FormatError that names the tensor and the rule.
+ * is a FormatError that names the tensor and the rule. The header is parsed strictly (src/weights/strictJson): a
+ * name or field given twice, or a byte order mark before the JSON, is refused (the header is a map with unique
+ * names); every name, `__proto__` included, is data, and what the writer writes the reader reads back.
  */
 import * as fs from 'node:fs';
 import { DTYPE_SIZE, DType, FormatError, RawTensor, numel } from './types';
+import { StrictJsonError, parseStrictJson } from './strictJson';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -38,7 +41,12 @@ export function memorySource(bytes: Uint8Array): ByteSource {
 
 export function fileSource(path: string): ByteSource {
   const fd = fs.openSync(path, 'r');
-  const size = fs.fstatSync(fd).size;
+  const st = fs.fstatSync(fd);
+  if (st.isDirectory()) {
+    fs.closeSync(fd);
+    throw new FormatError(`${path} is a folder, not a file`);
+  }
+  const size = st.size;
   return {
     size,
     read(offset, length) {
@@ -73,15 +81,27 @@ export function parseHeader(src: ByteSource): SafetensorsHeader {
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, n));
+    // ignoreBOM: a byte order mark stays in the text (and is refused below) instead of being dropped silently.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(src.read(8, n));
   } catch {
     throw new FormatError('safetensors: header is not valid UTF-8');
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(text);
   } catch (e) {
-    throw new FormatError(`safetensors: header is not valid JSON (${(e as Error).message})`);
+    if (!(e instanceof StrictJsonError)) throw e;
+    if (e.duplicate !== undefined) {
+      const [top] = e.path;
+      const what =
+        e.path.length === 0
+          ? `tensor name "${e.duplicate}" appears twice`
+          : top === '__metadata__' && e.path.length === 1
+            ? `__metadata__ key "${e.duplicate}" appears twice`
+            : `tensor "${top}": field "${e.duplicate}" appears twice`;
+      throw new FormatError(`safetensors: ${what} in the header (names must be unique)`);
+    }
+    throw new FormatError(`safetensors: header is not valid JSON (${e.message})`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new FormatError('safetensors: header must be a JSON object');
@@ -105,7 +125,7 @@ export function parseHeader(src: ByteSource): SafetensorsHeader {
     }
     const e = value as Record<string, unknown>;
     for (const key of ['dtype', 'shape', 'data_offsets']) {
-      if (!(key in e)) throw new FormatError(`safetensors: tensor "${name}": missing "${key}"`);
+      if (!Object.prototype.hasOwnProperty.call(e, key)) throw new FormatError(`safetensors: tensor "${name}": missing "${key}"`);
     }
     for (const key of Object.keys(e)) {
       if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') {
@@ -242,17 +262,25 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, RawTe
  */
 export function writeSafetensors(tensors: Map<string, RawTensor> | Array<[string, RawTensor]>, metadata?: Record<string, string>): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors.entries()] : tensors;
-  const header: Record<string, unknown> = {};
+  // Null prototypes: a name such as "__proto__" is an own key (with {} it would set the prototype and vanish
+  // from the JSON, leaving a gap in the data section).
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata && Object.keys(metadata).length > 0) {
+    const meta: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new TypeError(`safetensors: metadata value of "${k}" must be a string`);
+      if (!wellFormed(k) || !wellFormed(v)) throw new TypeError(`safetensors: metadata "${k}" is not well-formed Unicode (a lone surrogate)`);
+      meta[k] = v;
     }
-    header.__metadata__ = metadata;
+    header.__metadata__ = meta;
   }
   let offset = 0;
   const seen = new Set<string>();
   for (const [name, t] of entries) {
+    if (typeof name !== 'string') throw new TypeError(`safetensors: tensor names must be strings, got ${typeof name}`);
     if (name === '__metadata__') throw new TypeError('safetensors: "__metadata__" cannot be a tensor name');
+    // A lone surrogate would be written as U+FFFD: the name would not read back.
+    if (!wellFormed(name)) throw new TypeError(`safetensors: tensor name ${JSON.stringify(name)} is not well-formed Unicode (a lone surrogate)`);
     if (seen.has(name)) throw new TypeError(`safetensors: duplicate tensor name "${name}"`);
     seen.add(name);
     const bytes = numel(t.shape) * DTYPE_SIZE[t.dtype];
@@ -279,6 +307,13 @@ export function writeSafetensors(tensors: Map<string, RawTensor> | Array<[string
     pos += t.data.byteLength;
   }
   return out;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when the string encodes to UTF-8 and decodes back unchanged (no lone surrogate). */
+export function wellFormed(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
 }
 
 export function f32Tensor(shape: number[], data: Float32Array): RawTensor {

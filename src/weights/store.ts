@@ -86,6 +86,7 @@ export class WeightStore {
  */
 export async function openWeights(path: string, opts: { nameMap?: import('./nameMap').NameMap } = {}): Promise<WeightStore> {
   if (!fs.existsSync(path)) throw new WeightError(`weights file not found: ${path}`);
+  if (fs.statSync(path).isDirectory()) throw new WeightError(`weights file ${path} is a folder, not a file`);
   const lower = path.toLowerCase();
   let tensors: Map<string, RawTensor>;
   if (lower.endsWith('.json')) tensors = buildFromManifest(readManifest(path));

@@ -16,8 +16,47 @@
  * and every opcode consumes input, so a truncated or corrupt file ends in a FormatError, never in a hang.
  *
  * Only little-endian files are supported (all the ones torch writes on x86 and ARM).
+ *
+ * Work and memory are bounded by the file: reading takes time and memory linear in the file size plus the tensors
+ * it yields, whatever the file holds.
+ * - Objects referred to several times (pickle memo) are walked once: shared dicts, lists and tuples are memoised,
+ *   and every walk is iterative. Objects nested deeper than MAX_NESTING (1000) levels are refused with a
+ *   FormatError (CPython cannot pickle deeper either), never a "Maximum call stack size exceeded".
+ * - Integers: LONG1/LONG4 are decoded in linear time; the text INT/LONG opcodes accept at most 4300 digits
+ *   (CPython's own int_max_str_digits).
+ * - Dict keys: a tuple key becomes its JSON text (integers as digits, bigints included), at most
+ *   MAX_TUPLE_KEY_CHARS (1024) characters per key and, over a whole pickle, at most 8 characters per pickle byte
+ *   plus 1 Mi; an integer key has at most 4300 digits.
+ * - Tensors: at most `maxElements` elements are materialised per file, counting every tensor once (shared tensors
+ *   are shared): by default 4 x the elements the file stores plus 2^20 (DEFAULT_ELEMENT_ALLOWANCE), so a view with
+ *   stride 0 and a huge shape cannot turn a kilobyte into gigabytes. Past it, a FormatError names the tensor, its
+ *   shape and the limit. Every view must lie inside its storage (legacy storage views inside their root storage).
+ * - The state dict (stateDictOf): each tensor is listed once per key path; the names total at most
+ *   MAX_STATE_DICT_NAME_CHARS (2^21) characters, and a dict that contains itself is refused.
+ * - Containers must be unambiguous: a zip with two entries of one name, or with two data.pkl at the same depth, a
+ *   legacy file listing a storage twice, or a storage whose stored size differs from the size its pickle declares,
+ *   is refused.
  */
-import { DTYPE_SIZE, DType, FormatError, RawTensor, numel } from './types';
+import { DTYPE_SIZE, DType, FormatError, RawTensor } from './types';
+
+/** Deepest nesting of containers (dicts, lists, tuples) accepted in a checkpoint's object tree. */
+export const MAX_NESTING = 1000;
+/** Longest JSON text of one tuple-valued dict key. */
+export const MAX_TUPLE_KEY_CHARS = 1024;
+/** Most decimal digits in an integer written as text (INT / LONG opcodes) or used as a dict key. */
+export const MAX_INT_DIGITS = 4300;
+/** Elements a file may materialise beyond 4 x the elements it stores (see ReadTorchOptions.maxElements). */
+export const DEFAULT_ELEMENT_ALLOWANCE = 2 ** 20;
+/** Total characters of the names stateDictOf gives. */
+export const MAX_STATE_DICT_NAME_CHARS = 2 ** 21;
+
+export interface ReadTorchOptions {
+  /**
+   * Most tensor elements materialised from one file, all tensors together (a tensor shared by several keys counts
+   * once). Default: 4 x the elements of the file's storages + DEFAULT_ELEMENT_ALLOWANCE.
+   */
+  maxElements?: number;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Values of the unpickled tree
@@ -38,7 +77,15 @@ class StorageRef {
     readonly dtype: DType,
     /** Element offset inside the root storage (legacy storage views), else 0. */
     readonly elementOffset: number,
+    /** Elements of a legacy storage view (checked against its root once the storages are read); else undefined. */
+    readonly viewElements?: number,
   ) {}
+
+  /** Elements this storage (or view) holds; 0 while its bytes are missing. */
+  get elements(): number {
+    if (!this.bytes) return 0;
+    return this.viewElements ?? Math.floor(this.bytes.length / DTYPE_SIZE[this.dtype]);
+  }
 }
 
 /** A tensor of the tree before its storage is read: what `_rebuild_tensor_v2` was asked to build. */
@@ -129,6 +176,7 @@ const MARK = Symbol('mark');
 type StackItem = Val | typeof MARK;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function isTuple(v: unknown): v is Val[] {
   return Array.isArray(v) && Object.isFrozen(v);
@@ -138,10 +186,96 @@ function tuple(items: Val[]): Val[] {
   return Object.freeze(items) as Val[];
 }
 
-function keyOf(k: Val): PyKey {
-  if (k === null || typeof k === 'string' || typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return k;
-  if (isTuple(k)) return JSON.stringify(k.map((x) => (typeof x === 'bigint' ? x.toString() : x)));
-  throw new FormatError('pickle: unsupported dict key type (only strings, numbers, booleans, None and tuples)');
+/** A bigint for messages: its digits when short, else its size (the decimal text of a huge one costs time). */
+function bigintText(v: bigint): string {
+  const bits = (v < 0n ? -v : v).toString(16).length * 4;
+  return bits <= 256 ? v.toString() : `an integer of about ${bits} bits`;
+}
+
+/** Decimal digits of a bigint, or undefined past MAX_INT_DIGITS (checked on the cheap hex length first). */
+function bigintDigits(v: bigint): string | undefined {
+  const hexLen = (v < 0n ? -v : v).toString(16).length;
+  if (hexLen * Math.log10(16) > MAX_INT_DIGITS + 1) return undefined;
+  const s = v.toString();
+  return s.replace('-', '').length > MAX_INT_DIGITS ? undefined : s;
+}
+
+type KeyOf = (k: Val) => PyKey;
+
+/**
+ * Dict keys of one pickle: primitives are kept (integers of at most MAX_INT_DIGITS digits), a tuple becomes its JSON
+ * text (memoised per tuple object, built iteratively, at most MAX_TUPLE_KEY_CHARS per key and `budget` in all).
+ */
+function keyMaker(budget: number, fail: (m: string) => never): KeyOf {
+  const texts = new Map<object, string>();
+  let spent = 0;
+  const tooLong = (): never => fail(`a tuple dict key is longer than ${MAX_TUPLE_KEY_CHARS} characters as text`);
+  const atom = (x: Val): string => {
+    if (x === null) return 'null';
+    if (typeof x === 'boolean') return x ? 'true' : 'false';
+    if (typeof x === 'number') return Number.isFinite(x) ? String(x) : JSON.stringify(String(x));
+    if (typeof x === 'bigint') {
+      const d = bigintDigits(x);
+      if (d === undefined) return fail(`a tuple dict key holds ${bigintText(x)} (more than ${MAX_INT_DIGITS} digits)`);
+      return d;
+    }
+    if (typeof x === 'string') {
+      if (x.length > MAX_TUPLE_KEY_CHARS) return tooLong();
+      return JSON.stringify(x);
+    }
+    return fail(`unsupported value in a tuple dict key: ${describe(x)} (only strings, numbers, booleans, None and tuples)`);
+  };
+  const tupleText = (root: Val[]): string => {
+    const hit = texts.get(root);
+    if (hit !== undefined) return hit;
+    // Iterative: each frame is a tuple whose parts are being written.
+    const stack: Array<{ t: Val[]; i: number; parts: string[]; len: number }> = [{ t: root, i: 0, parts: [], len: 2 }];
+    let done = '';
+    while (stack.length) {
+      const f = stack[stack.length - 1];
+      if (f.i === f.t.length) {
+        stack.pop();
+        const text = `[${f.parts.join(',')}]`;
+        texts.set(f.t, text);
+        if (stack.length === 0) done = text;
+        else {
+          const parent = stack[stack.length - 1];
+          parent.parts.push(text);
+          parent.len += text.length + 1;
+          if (parent.len > MAX_TUPLE_KEY_CHARS) tooLong();
+        }
+        continue;
+      }
+      const x = f.t[f.i++];
+      if (isTuple(x)) {
+        const known = texts.get(x);
+        if (known === undefined) {
+          if (stack.length >= MAX_NESTING) fail(`a tuple dict key is nested deeper than ${MAX_NESTING} levels`);
+          stack.push({ t: x, i: 0, parts: [], len: 2 });
+          continue;
+        }
+        f.parts.push(known);
+        f.len += known.length + 1;
+      } else {
+        const a = atom(x);
+        f.parts.push(a);
+        f.len += a.length + 1;
+      }
+      if (f.len > MAX_TUPLE_KEY_CHARS) tooLong();
+    }
+    spent += done.length;
+    if (spent > budget) fail(`the tuple dict keys total more than ${budget} characters as text`);
+    return done;
+  };
+  return (k) => {
+    if (k === null || typeof k === 'string' || typeof k === 'number' || typeof k === 'boolean') return k;
+    if (typeof k === 'bigint') {
+      if (bigintDigits(k) === undefined) fail(`dict key ${bigintText(k)} has more than ${MAX_INT_DIGITS} digits`);
+      return k;
+    }
+    if (isTuple(k)) return tupleText(k);
+    return fail(`unsupported dict key type ${describe(k)} (only strings, numbers, booleans, None and tuples)`);
+  };
 }
 
 function describe(v: unknown): string {
@@ -170,6 +304,7 @@ function unpickle(bytes: Uint8Array, start: number, persistentLoad: PersistentLo
   const fail = (msg: string): never => {
     throw new FormatError(`${label}: ${msg}`);
   };
+  const keyOf = keyMaker(8 * (bytes.length - start) + 2 ** 20, fail);
   const need = (n: number, what: string): void => {
     if (!Number.isSafeInteger(n) || n < 0) fail(`invalid ${what} length ${n} at byte ${pos}`);
     if (pos + n > bytes.length) fail(`truncated pickle: ${what} needs ${n} bytes at byte ${pos}, ${bytes.length - pos} left`);
@@ -237,12 +372,24 @@ function unpickle(bytes: Uint8Array, start: number, persistentLoad: PersistentLo
     return v as Map<PyKey, Val>;
   };
   const int = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+  // Little-endian two's complement, in linear time: the bytes as one hex literal (V8 parses hex in linear time).
   const longLE = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+    const neg = (b[b.length - 1] & 0x80) !== 0;
+    if (b.length <= 6) {
+      let v = 0;
+      for (let i = b.length - 1; i >= 0; i--) v = v * 256 + b[i];
+      return neg ? v - 2 ** (8 * b.length) : v;
+    }
+    const hex = new Array<string>(b.length);
+    for (let i = 0; i < b.length; i++) hex[i] = HEX[b[b.length - 1 - i]];
+    let v = BigInt(`0x${hex.join('')}`);
+    if (neg) v -= 1n << BigInt(8 * b.length);
     return int(v);
+  };
+  const decimal = (s: string, what: string): number | bigint => {
+    if (s.replace(/^[+-]/, '').length > MAX_INT_DIGITS) fail(`${what} literal at byte ${pos} has more than ${MAX_INT_DIGITS} digits`);
+    return int(BigInt(s));
   };
 
   for (;;) {
@@ -306,14 +453,14 @@ function unpickle(bytes: Uint8Array, start: number, persistentLoad: PersistentLo
         const s = line('INT');
         if (s === '01') stack.push(true);
         else if (s === '00') stack.push(false);
-        else if (/^[+-]?\d+$/.test(s)) stack.push(int(BigInt(s)));
+        else if (/^[+-]?\d+$/.test(s)) stack.push(decimal(s, 'INT'));
         else fail(`bad INT literal at byte ${at}`);
         break;
       }
       case 0x4c: { // LONG (protocol 0 text)
         const s = line('LONG').replace(/L$/, '');
         if (!/^[+-]?\d+$/.test(s)) fail(`bad LONG literal at byte ${at}`);
-        stack.push(int(BigInt(s)));
+        stack.push(decimal(s, 'LONG'));
         break;
       }
       case 0x47: // BINFLOAT (big-endian double)
@@ -456,7 +603,7 @@ function unpickle(bytes: Uint8Array, start: number, persistentLoad: PersistentLo
         const args = pop();
         const fn = pop();
         if (!isTuple(args)) fail(`REDUCE arguments are a ${describe(args)}, expected a tuple (byte ${at})`);
-        stack.push(call(fn, args as Val[], fail));
+        stack.push(call(fn, args as Val[], fail, keyOf));
         break;
       }
       case 0x81: { // NEWOBJ: cls.__new__(cls, *args); only OrderedDict is a class we build
@@ -507,7 +654,7 @@ function intTuple(v: Val, what: string, fail: (m: string) => never): number[] {
 }
 
 /** REDUCE of an allowlisted callable: builds data, runs nothing. */
-function call(fn: Val, args: Val[], fail: (m: string) => never): Val {
+function call(fn: Val, args: Val[], fail: (m: string) => never, keyOf: KeyOf): Val {
   if (!(fn instanceof PyGlobal)) return fail(`REDUCE of a ${describe(fn)}, expected an allowed global`);
   switch (fn.qualified) {
     case 'collections.OrderedDict': {
@@ -564,22 +711,49 @@ function storageDtype(t: Val, fail: (m: string) => never): DType {
   return STORAGE_DTYPES[t.name];
 }
 
-function materialize(t: TensorRef, label: string): TorchTensor {
+/** Counts the elements materialised from one file against its limit. */
+class ElementBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
+
+/** Elements of a shape, or Infinity once past `limit` (no overflow for huge dimensions). */
+function elementCount(size: readonly number[], limit: number): number {
+  if (size.some((d) => d === 0)) return 0;
+  let n = 1;
+  for (const d of size) {
+    n *= d;
+    if (n > limit) return Infinity;
+  }
+  return n;
+}
+
+function materialize(t: TensorRef, label: string, budget: ElementBudget): TorchTensor {
   const s = t.storage;
   const name = `${label}: tensor of shape [${t.size}] in storage "${s.key}"`;
   if (!s.bytes) throw new FormatError(`${name}: the storage's data is missing from the file`);
   const es = DTYPE_SIZE[s.dtype];
-  const storageElems = Math.floor(s.bytes.length / es) - s.elementOffset;
-  const n = numel(t.size);
+  const storageElems = s.elements;
+  const n = elementCount(t.size, budget.limit - budget.used);
+  if (n === Infinity) {
+    throw new FormatError(
+      `${name}: materialising it would exceed the limit of ${budget.limit} elements per file ` +
+        `(4 x the elements the file stores + ${DEFAULT_ELEMENT_ALLOWANCE}; ${budget.used} used so far)`,
+    );
+  }
   const base = s.elementOffset + t.storageOffset;
   if (n > 0) {
+    // Each term is checked on its own first, so the sum never loses precision below the storage size.
     let last = t.storageOffset;
-    for (let d = 0; d < t.size.length; d++) last += (t.size[d] - 1) * t.stride[d];
+    for (let d = 0; d < t.size.length; d++) {
+      if (t.size[d] > 1 && t.stride[d] >= storageElems) last = Infinity;
+      else last += (t.size[d] - 1) * t.stride[d];
+    }
     if (t.storageOffset < 0 || last >= storageElems) {
-      throw new FormatError(`${name}: offset ${t.storageOffset} and strides [${t.stride}] reach element ${last}, but the storage holds ${Math.max(0, storageElems)}`);
+      throw new FormatError(`${name}: offset ${t.storageOffset} and strides [${t.stride}] reach element ${last === Infinity ? 'beyond the storage' : last}, but the storage holds ${Math.max(0, storageElems)}`);
     }
   }
-  if (n * es > 2 ** 32) throw new FormatError(`${name}: ${n * es} bytes is too large for one tensor`);
+  budget.used += n;
   const out = new Uint8Array(n * es);
   // Row-major strides of the shape: a tensor with them is a plain slice of the storage.
   let contiguous = true;
@@ -594,16 +768,27 @@ function materialize(t: TensorRef, label: string): TorchTensor {
     out.set(s.bytes.subarray(base * es, (base + n) * es));
   } else {
     // Gather element by element in row-major order of the output.
+    const src = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
+    const dst = new DataView(out.buffer);
     const rank = t.size.length;
     const idx = new Array<number>(rank).fill(0);
-    let src = base;
+    let at = base;
     for (let i = 0; i < n; i++) {
-      out.set(s.bytes.subarray(src * es, src * es + es), i * es);
+      const o = i * es;
+      const b = at * es;
+      switch (es) {
+        case 1: out[o] = s.bytes[b]; break;
+        case 2: dst.setUint16(o, src.getUint16(b, true), true); break;
+        case 4: dst.setUint32(o, src.getUint32(b, true), true); break;
+        default:
+          dst.setUint32(o, src.getUint32(b, true), true);
+          dst.setUint32(o + 4, src.getUint32(b + 4, true), true);
+      }
       for (let d = rank - 1; d >= 0; d--) {
         idx[d]++;
-        src += t.stride[d];
+        at += t.stride[d];
         if (idx[d] < t.size[d]) break;
-        src -= t.stride[d] * t.size[d];
+        at -= t.stride[d] * t.size[d];
         idx[d] = 0;
       }
     }
@@ -623,43 +808,59 @@ function materialize(t: TensorRef, label: string): TorchTensor {
   return new TorchTensor(s.dtype, [...t.size], data);
 }
 
-/** Replaces every TensorRef of the tree by its TorchTensor (shared references stay shared; cycles are kept). */
-function finish(root: Val, label: string): PyValue {
+/**
+ * Replaces every TensorRef of the tree by its TorchTensor. Iterative, and every container, tensor and storage is
+ * converted once: shared references stay shared (so the work is linear in the tree, not in its paths), and cycles
+ * are kept. Containers nested deeper than MAX_NESTING are a FormatError.
+ */
+function finish(root: Val, label: string, budget: ElementBudget): PyValue {
   const done = new Map<object, PyValue>();
-  const walk = (v: Val): PyValue => {
+  type Frame = { entries: Iterator<[PyKey | number, Val]>; out: Map<PyKey, PyValue> | PyValue[]; tuple: boolean };
+  const stack: Frame[] = [];
+  /** The converted value, or a fresh container (registered, and pushed to be filled). */
+  const convert = (v: Val): PyValue => {
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof PyGlobal) return v as PyValue;
+    const prev = done.get(v);
+    if (prev !== undefined) return prev;
     if (v instanceof TensorRef) {
-      let t = done.get(v);
-      if (!t) done.set(v, (t = materialize(v, label)));
+      const t = materialize(v, label, budget);
+      done.set(v, t);
       return t;
     }
     if (v instanceof StorageRef) {
       // A bare storage (not wrapped in a tensor): exposed as a 1-D tensor of its elements.
-      let t = done.get(v);
-      if (!t) {
-        const n = v.bytes ? Math.floor(v.bytes.length / DTYPE_SIZE[v.dtype]) - v.elementOffset : 0;
-        done.set(v, (t = materialize(new TensorRef(v, 0, [Math.max(0, n)], [1]), label)));
-      }
+      const t = materialize(new TensorRef(v, 0, [v.elements], [1]), label, budget);
+      done.set(v, t);
       return t;
     }
+    if (stack.length >= MAX_NESTING) throw new FormatError(`${label}: objects nested deeper than ${MAX_NESTING} levels`);
     if (v instanceof Map) {
-      const prev = done.get(v);
-      if (prev) return prev;
       const m = new Map<PyKey, PyValue>();
       done.set(v, m);
-      for (const [k, x] of v) m.set(k, walk(x));
+      stack.push({ entries: v.entries(), out: m, tuple: false });
       return m;
     }
-    if (Array.isArray(v)) {
-      const prev = done.get(v);
-      if (prev) return prev;
-      const a: PyValue[] = [];
-      done.set(v, a);
-      for (const x of v) a.push(walk(x));
-      return isTuple(v) ? (Object.freeze(a) as PyValue[]) : a;
-    }
-    return v;
+    const a: PyValue[] = [];
+    done.set(v, a);
+    stack.push({ entries: (v as Val[]).entries(), out: a, tuple: isTuple(v) });
+    return a;
   };
-  return walk(root);
+  const result = convert(root);
+  while (stack.length) {
+    const f = stack[stack.length - 1];
+    const next = f.entries.next();
+    if (next.done) {
+      stack.pop();
+      if (f.tuple) Object.freeze(f.out);
+      continue;
+    }
+    const [k, x] = next.value;
+    // convert() may push a frame for x; its slot in f.out is filled now (the object is filled in later).
+    const y = convert(x);
+    if (f.out instanceof Map) f.out.set(k as PyKey, y);
+    else f.out.push(y);
+  }
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -701,6 +902,7 @@ function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
   }
   if (!Number.isSafeInteger(cdOffset + cdSize) || cdOffset + cdSize > bytes.length) fail(`central directory (offset ${cdOffset}, ${cdSize} bytes) runs past the end of the file (${bytes.length} bytes)`);
   const entries: ZipEntry[] = [];
+  const seen = new Set<string>();
   let p = cdOffset;
   const dec = new TextDecoder('utf-8');
   for (let k = 0; k < count; k++) {
@@ -735,6 +937,8 @@ function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
       }
       e += 4 + len;
     }
+    if (seen.has(name)) fail(`two entries are named "${name}" (an ambiguous archive)`);
+    seen.add(name);
     entries.push({ name, method, compressedSize, size, localOffset });
     p += 46 + nameLen + extraLen + commentLen;
   }
@@ -758,12 +962,22 @@ function zipEntryData(bytes: Uint8Array, e: ZipEntry): Uint8Array {
   return bytes.subarray(start, start + e.size);
 }
 
-function readZip(bytes: Uint8Array): Val {
+/** A parsed container: the object tree and the elements its storages hold (the base of the element limit). */
+interface Container {
+  tree: Val;
+  storedElements: number;
+}
+
+function readZip(bytes: Uint8Array): Container {
   const entries = readZipDirectory(bytes);
   const pkl = entries.filter((e) => e.name === 'data.pkl' || e.name.endsWith('/data.pkl'));
   if (pkl.length === 0) throw new FormatError('torch zip checkpoint: no data.pkl entry (is this a torch.save file?)');
-  // torch writes `<archive>/data.pkl`; with several, the shallowest one is the checkpoint's.
-  pkl.sort((a, b) => a.name.split('/').length - b.name.split('/').length);
+  // torch writes `<archive>/data.pkl`; with several, the shallowest one is the checkpoint's (two at that depth: refused).
+  const depth = (e: ZipEntry) => e.name.split('/').length;
+  pkl.sort((a, b) => depth(a) - depth(b));
+  if (pkl.length > 1 && depth(pkl[1]) === depth(pkl[0])) {
+    throw new FormatError(`torch zip checkpoint: two data.pkl entries ("${pkl[0].name}", "${pkl[1].name}"): which one is the checkpoint is ambiguous`);
+  }
   const prefix = pkl[0].name.slice(0, pkl[0].name.length - 'data.pkl'.length);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const bo = byName.get(`${prefix}byteorder`);
@@ -775,27 +989,34 @@ function readZip(bytes: Uint8Array): Val {
   const fail = (m: string): never => {
     throw new FormatError(`${prefix}data.pkl: ${m}`);
   };
+  let storedElements = 0;
   const persistentLoad: PersistentLoad = (pid) => {
     if (!isTuple(pid) || pid[0] !== 'storage' || pid.length < 5) return fail(`unsupported persistent id (${describe(pid)})`);
-    const [, type, key, , ] = pid;
+    const [, type, key, , numelVal] = pid;
     if (typeof key !== 'string') return fail('storage key must be a string');
     const dtype = storageDtype(type, fail);
+    const declared = num(numelVal, `storage "${key}" element count`, fail);
     let s = storages.get(key);
     if (s) {
       if (s.dtype !== dtype) fail(`storage "${key}" is used as ${s.dtype} and ${dtype}`);
+      if (s.elements !== declared) fail(`storage "${key}" is declared with ${s.elements} and ${declared} elements`);
       return s;
     }
     const entry = byName.get(`${prefix}data/${key}`);
     if (!entry) return fail(`storage "${key}" has no entry ${prefix}data/${key} in the archive (truncated?)`);
     s = new StorageRef(key, dtype, 0);
     s.bytes = zipEntryData(bytes, entry);
+    if (s.bytes.length !== declared * DTYPE_SIZE[dtype]) {
+      fail(`storage "${key}" declares ${declared} ${dtype} elements (${declared * DTYPE_SIZE[dtype]} bytes) but its entry holds ${s.bytes.length} bytes`);
+    }
+    storedElements += declared;
     storages.set(key, s);
     return s;
   };
   const data = zipEntryData(bytes, pkl[0]);
   const { value, end } = unpickle(data, 0, persistentLoad, `${prefix}data.pkl`);
   if (end !== data.length) throw new FormatError(`${prefix}data.pkl: ${data.length - end} trailing bytes after STOP`);
-  return value;
+  return { tree: value, storedElements };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -803,7 +1024,7 @@ function readZip(bytes: Uint8Array): Val {
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
-function readLegacy(bytes: Uint8Array): Val {
+function readLegacy(bytes: Uint8Array): Container {
   const L = 'torch legacy checkpoint';
   let pos = 0;
   const next = (what: string, pl?: PersistentLoad): Val => {
@@ -814,35 +1035,53 @@ function readLegacy(bytes: Uint8Array): Val {
   const magic = next('magic number');
   if (typeof magic !== 'bigint' || magic !== LEGACY_MAGIC) throw new FormatError(`${L}: bad magic number (not a torch.save file)`);
   const proto = next('protocol version');
-  if (proto !== 1001) throw new FormatError(`${L}: unsupported protocol version ${String(proto)} (expected 1001)`);
+  if (proto !== 1001) throw new FormatError(`${L}: unsupported protocol version ${typeof proto === 'bigint' ? bigintText(proto) : typeof proto === 'number' ? proto : describe(proto)} (expected 1001)`);
   const sys = next('sys_info');
   if (sys instanceof Map && sys.get('little_endian') === false) throw new FormatError(`${L}: big-endian file; only little-endian files are supported`);
   const roots = new Map<string, StorageRef>();
+  /** Elements each root storage is declared with (the persistent id's numel). */
+  const declared = new Map<string, number>();
   const views = new Map<string, StorageRef>();
   const fail = (m: string): never => {
     throw new FormatError(`${L}: ${m}`);
   };
   const persistentLoad: PersistentLoad = (pid) => {
     if (!isTuple(pid) || pid[0] !== 'storage' || pid.length < 5) return fail(`unsupported persistent id (${describe(pid)})`);
-    const [, type, rootKey, , , viewMeta] = pid;
+    const [, type, rootKey, , numelVal, viewMeta] = pid;
     if (typeof rootKey !== 'string') return fail('storage key must be a string');
     const dtype = storageDtype(type, fail);
+    const n = num(numelVal, `storage "${rootKey}" element count`, fail);
     let root = roots.get(rootKey);
-    if (!root) roots.set(rootKey, (root = new StorageRef(rootKey, dtype, 0)));
+    if (!root) {
+      roots.set(rootKey, (root = new StorageRef(rootKey, dtype, 0)));
+      declared.set(rootKey, n);
+    }
     if (root.dtype !== dtype) fail(`storage "${rootKey}" is used as ${root.dtype} and ${dtype}`);
+    if (declared.get(rootKey) !== n) fail(`storage "${rootKey}" is declared with ${declared.get(rootKey)} and ${n} elements`);
     if (viewMeta === undefined || viewMeta === null) return root;
-    if (!isTuple(viewMeta) || viewMeta.length < 2 || typeof viewMeta[0] !== 'string') return fail('bad storage view metadata');
+    // (view key, element offset, element count): torch reads root[offset : offset + count].
+    if (!isTuple(viewMeta) || viewMeta.length !== 3 || typeof viewMeta[0] !== 'string') return fail('bad storage view metadata (expected (key, offset, size))');
     const vk = viewMeta[0] as string;
+    const offset = num(viewMeta[1], `storage view "${vk}" offset`, fail);
+    const size = num(viewMeta[2], `storage view "${vk}" size`, fail);
+    if (offset < 0 || size < 0) fail(`storage view "${vk}" of "${rootKey}": negative offset ${offset} or size ${size}`);
     let v = views.get(vk);
-    if (!v) views.set(vk, (v = new StorageRef(rootKey, dtype, num(viewMeta[1], 'view offset', fail))));
+    if (!v) views.set(vk, (v = new StorageRef(rootKey, dtype, offset, size)));
+    else if (v.key !== rootKey || v.elementOffset !== offset || v.viewElements !== size || v.dtype !== dtype) {
+      fail(`storage view "${vk}" is declared twice differently`);
+    }
     return v;
   };
   const tree = next('object', persistentLoad);
   const keys = next('storage keys');
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) fail('the storage key list is not a list of strings');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const listed = new Set<string>();
+  let storedElements = 0;
   for (const key of keys as string[]) {
     const root = roots.get(key);
+    if (listed.has(key)) fail(`storage "${key}" is listed twice (an ambiguous file)`);
+    listed.add(key);
     if (pos + 8 > bytes.length) fail(`truncated file: storage "${key}" is missing (byte ${pos} of ${bytes.length})`);
     const count = view.getBigInt64(pos, true);
     pos += 8;
@@ -852,12 +1091,23 @@ function readLegacy(bytes: Uint8Array): Val {
     if (count < 0n || nbytes > BigInt(bytes.length - pos)) {
       fail(`truncated file: storage "${key}" needs ${nbytes} bytes at byte ${pos}, ${bytes.length - pos} left`);
     }
+    // torch refuses a stored size that differs from the declared one ("storage has wrong byte size").
+    if (count !== BigInt(declared.get(key)!)) fail(`storage "${key}" is declared with ${declared.get(key)} elements but ${count} are stored`);
     root!.bytes = bytes.subarray(pos, pos + Number(nbytes));
+    storedElements += Number(count);
     pos += Number(nbytes);
   }
-  for (const v of views.values()) v.bytes = roots.get(v.key)?.bytes;
   for (const [k, r] of roots) if (!r.bytes) fail(`storage "${k}" is used by the tree but its data is missing`);
-  return tree;
+  // A view must lie inside its root: torch slices root[offset : offset + size].
+  for (const [vk, v] of views) {
+    const root = roots.get(v.key)!;
+    const rootElems = root.elements;
+    if (v.elementOffset + v.viewElements! > rootElems) {
+      fail(`storage view "${vk}" covers elements [${v.elementOffset}, ${v.elementOffset + v.viewElements!}) of storage "${v.key}", which holds ${rootElems}`);
+    }
+    v.bytes = root.bytes;
+  }
+  return { tree, storedElements };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -877,10 +1127,12 @@ function detectFormat(bytes: Uint8Array): 'zip' | 'legacy' {
  * Unpickles a torch.save file (zip or legacy format) into its object tree. Tensors become TorchTensors with contiguous
  * row-major data (non-contiguous strides are gathered); no code from the file runs.
  */
-export function readTorchPickle(bytes: Uint8Array): TorchPickle {
+export function readTorchPickle(bytes: Uint8Array, opts: ReadTorchOptions = {}): TorchPickle {
   const format = detectFormat(bytes);
-  const tree = format === 'zip' ? readZip(bytes) : readLegacy(bytes);
-  return { format, root: finish(tree, `torch ${format} checkpoint`) };
+  const { tree, storedElements } = format === 'zip' ? readZip(bytes) : readLegacy(bytes);
+  const limit = opts.maxElements ?? 4 * storedElements + DEFAULT_ELEMENT_ALLOWANCE;
+  if (!(limit >= 0)) throw new RangeError(`readTorchPickle: maxElements must be a non-negative number, got ${limit}`);
+  return { format, root: finish(tree, `torch ${format} checkpoint`, new ElementBudget(limit)) };
 }
 
 /**
@@ -888,30 +1140,92 @@ export function readTorchPickle(bytes: Uint8Array): TorchPickle {
  * path joined with '.': a plain state dict keeps its names, while a training checkpoint such as CPC's
  * `{weights: {gEncoder.conv0.weight: ...}, config: {...}, epoch: 4}` gives `weights.gEncoder.conv0.weight`, ...
  * Values that are not tensors (config, epoch, lists) are skipped. Use a NameMap to select and rename.
+ *
+ * A dict reached by several key paths lists its tensors under each (they share their data). The walk is bounded by
+ * its output: dicts without tensors are found once and never entered again, the names total at most
+ * MAX_STATE_DICT_NAME_CHARS characters, and a dict that contains itself (a cycle) is a FormatError.
  */
 export function stateDictOf(root: PyValue): Map<string, RawTensor> {
-  const out = new Map<string, RawTensor>();
-  const seen = new Set<object>();
-  const visit = (v: PyValue, path: string): void => {
-    if (v instanceof TorchTensor) {
-      const name = path === '' ? 'tensor' : path;
-      if (out.has(name)) throw new FormatError(`torch checkpoint: two tensors are both named "${name}" after flattening nested dicts`);
-      out.set(name, { dtype: v.dtype, shape: [...v.shape], data: v.data });
-      return;
-    }
-    if (v instanceof Map) {
-      if (seen.has(v)) return;
-      seen.add(v);
-      for (const [k, x] of v) visit(x, path === '' ? String(k) : `${path}.${String(k)}`);
-      seen.delete(v);
-    }
+  const fail = (m: string): never => {
+    throw new FormatError(`torch checkpoint: ${m}`);
   };
-  visit(root, '');
+  // Pass 1 (each dict once, iterative): the entries of each dict that lead to a tensor; cycles and depth checked.
+  const relevant = new Map<Map<PyKey, PyValue>, Array<[string, TorchTensor | Map<PyKey, PyValue>]>>();
+  const onPath = new Set<Map<PyKey, PyValue>>();
+  if (root instanceof Map) {
+    type Frame = { m: Map<PyKey, PyValue>; it: Iterator<[PyKey, PyValue]>; keep: Array<[string, TorchTensor | Map<PyKey, PyValue>]>; pending?: [string, Map<PyKey, PyValue>] };
+    const stack: Frame[] = [{ m: root, it: root.entries(), keep: [] }];
+    onPath.add(root);
+    while (stack.length) {
+      const f = stack[stack.length - 1];
+      if (f.pending) {
+        // The child dict just finished: keep it if it leads to a tensor.
+        if (relevant.get(f.pending[1])!.length) f.keep.push(f.pending);
+        f.pending = undefined;
+      }
+      const n = f.it.next();
+      if (n.done) {
+        stack.pop();
+        onPath.delete(f.m);
+        relevant.set(f.m, f.keep);
+        continue;
+      }
+      const [k, v] = n.value;
+      if (v instanceof TorchTensor) f.keep.push([keyText(k), v]);
+      else if (v instanceof Map) {
+        if (onPath.has(v)) fail(`a dict contains itself (key "${keyText(k)}" refers back to an enclosing dict)`);
+        const known = relevant.get(v);
+        if (known) {
+          if (known.length) f.keep.push([keyText(k), v]);
+          continue;
+        }
+        if (stack.length >= MAX_NESTING) fail(`dicts nested deeper than ${MAX_NESTING} levels`);
+        f.pending = [keyText(k), v];
+        onPath.add(v);
+        stack.push({ m: v, it: v.entries(), keep: [] });
+      }
+    }
+  }
+  // Pass 2: every key path to a tensor. Each step leads to at least one name, so the work is bounded by the names.
+  const out = new Map<string, RawTensor>();
+  let chars = 0;
+  const emit = (name: string, v: TorchTensor): void => {
+    chars += name.length;
+    if (chars > MAX_STATE_DICT_NAME_CHARS) {
+      fail(`the tensor names total more than ${MAX_STATE_DICT_NAME_CHARS} characters (${out.size} tensors so far; dicts shared by many key paths?)`);
+    }
+    if (out.has(name)) fail(`two tensors are both named "${name}" after flattening nested dicts`);
+    out.set(name, { dtype: v.dtype, shape: [...v.shape], data: v.data });
+  };
+  if (root instanceof TorchTensor) emit('tensor', root);
+  else if (root instanceof Map) {
+    const stack: Array<{ list: Array<[string, TorchTensor | Map<PyKey, PyValue>]>; i: number; prefix: string }> = [{ list: relevant.get(root)!, i: 0, prefix: '' }];
+    while (stack.length) {
+      const f = stack[stack.length - 1];
+      if (f.i === f.list.length) {
+        stack.pop();
+        continue;
+      }
+      const [k, v] = f.list[f.i++];
+      const name = f.prefix + k;
+      // A dict entered here leads to at least one tensor whose name extends `name`: the steps are bounded by the
+      // total length of the names.
+      if (v instanceof TorchTensor) emit(name, v);
+      else stack.push({ list: relevant.get(v)!, i: 0, prefix: `${name}.` });
+    }
+  }
   if (out.size === 0) throw new FormatError('torch checkpoint: no tensors found in the file (expected a state dict or a dict holding one)');
   return out;
 }
 
+/** A dict key as a name part: strings as they are, numbers, booleans, None as Python prints them (str(key)). */
+function keyText(k: PyKey): string {
+  if (typeof k === 'string') return k;
+  if (k === null) return 'null';
+  return String(k);
+}
+
 /** Reads a torch.save file and returns its tensors by name (see stateDictOf for the naming of nested dicts). */
-export function loadTorchStateDict(bytes: Uint8Array): Map<string, RawTensor> {
-  return stateDictOf(readTorchPickle(bytes).root);
+export function loadTorchStateDict(bytes: Uint8Array, opts: ReadTorchOptions = {}): Map<string, RawTensor> {
+  return stateDictOf(readTorchPickle(bytes, opts).root);
 }

@@ -7,20 +7,30 @@
  * - random bytes, or a seed's first bytes followed by random bytes;
  * - a seed truncated, with bit flips, with bytes overwritten (by boundary values or random ones), with a range
  *   deleted or random bytes inserted;
- * - a seed rewritten by a format-aware mutator (see `safetensorsMutators` and `wavMutators`: lying length and size
- *   fields, huge offsets and shapes, reordered and missing chunks, ...), sometimes followed by a bit flip.
+ * - a seed rewritten by a format-aware mutator (see `safetensorsMutators`, `torchMutators` and `wavMutators`: lying
+ *   length and size fields, huge offsets and shapes, reordered and missing chunks, duplicate entries and keys, shared
+ *   references, deep nesting, long integers, tuple keys, stride 0, storage views ...), sometimes followed by a bit
+ *   flip.
  *
  * Outcomes: `ok` (returned, and the result check passed), `ownError` (threw an error the target accepts), or a
  * crash: any other exception (TypeError, a RangeError from a typed-array constructor, ...), a failed result check,
  * an allocation over the limit, or a parse slower than `slowMs`. While a parse runs, ArrayBuffer and every
  * typed-array constructor are wrapped so that one allocation larger than `allocationLimit(input.length)` bytes
- * (default 8 x the input length, at least 64) throws an AllocationLimitError before any memory is taken.
+ * (default 8 x the input length, at least 64) throws an AllocationLimitError before any memory is taken. The JS heap's
+ * growth over each parse is measured too (V8's used heap after minus before: what the parse allocated and still
+ * held, GC permitting); past `heapLimit` (default 256 MB) it is a crash. The summary reports the slowest parse and
+ * the largest allocation and heap growth.
  *
  * Runs are deterministic for a given `seed`. The mutators only use byte-level knowledge of the formats; they do not
  * import the parsers, so this module has no dependency on the rest of the library.
  */
 import * as fc from 'fast-check';
+import * as v8 from 'node:v8';
 import { concatBytes } from '../../src/util/concat';
+import {
+  TensorSpec, ascii, deepDictPickle, deepListPickle, f32bytes, i64le, legacyFile, op, sharedDictsPickle, sharedTupleKeysPickle, stateDictPickle, storagePid, tensorOps,
+  zipCheckpoint, zipEntries, zipFile,
+} from './ptBuild';
 
 // ---- deterministic randomness for mutators ------------------------------------------------------------------
 
@@ -79,6 +89,8 @@ export interface FuzzOptions {
   maxExamples?: number;
   /** Longest random input; default 512. */
   randomMaxLength?: number;
+  /** Largest growth of the JS heap over one parse (bytes) for an input of this length; default 256 MB. */
+  heapLimit?(inputLength: number): number;
 }
 
 export interface CrashExample {
@@ -106,6 +118,12 @@ export interface FuzzSummary extends OutcomeCounts {
   maxParseMs: number;
   /** Largest single allocation seen during a parse, as a multiple of that input's length. */
   maxAllocationRatio: number;
+  /** Largest single allocation seen during a parse, in bytes. */
+  maxAllocationBytes: number;
+  /** Largest growth of the JS heap over one parse, in bytes. */
+  maxHeapGrowth: number;
+  /** Length of the input that took longest. */
+  slowestInputLength: number;
   byStrategy: Record<string, OutcomeCounts>;
 }
 
@@ -168,6 +186,25 @@ function installGuard(): Guard {
     });
   }
   return guard;
+}
+
+/**
+ * Runs `f` with the allocation guard armed: an ArrayBuffer or typed array of more than `limit` bytes throws an
+ * AllocationLimitError before any memory is taken. Returns the result (or the error) and the largest request.
+ */
+export function withAllocationLimit<T>(limit: number, f: () => T): { value?: T; error?: unknown; largest: number } {
+  const guard = installGuard();
+  try {
+    guard.limit = limit;
+    try {
+      return { value: f(), largest: guard.largest };
+    } catch (error) {
+      return { error, largest: guard.largest };
+    }
+  } finally {
+    guard.limit = null;
+    guard.restore();
+  }
 }
 
 // ---- input generation ---------------------------------------------------------------------------------------
@@ -299,6 +336,7 @@ export function fuzzParser<R>(target: FuzzTarget<R>, options: FuzzOptions): Fuzz
   if (target.seeds.length === 0) throw new Error(`fuzz target ${target.name}: empty seed corpus`);
   const limitFor = options.allocationLimit ?? ((n: number) => Math.max(64, 8 * n));
   const slowMs = options.slowMs ?? 2000;
+  const heapLimit = options.heapLimit ?? (() => 256 * 2 ** 20);
   const maxExamples = options.maxExamples ?? 10;
   const summary: FuzzSummary = {
     name: target.name,
@@ -307,6 +345,9 @@ export function fuzzParser<R>(target: FuzzTarget<R>, options: FuzzOptions): Fuzz
     ms: 0,
     maxParseMs: 0,
     maxAllocationRatio: 0,
+    maxAllocationBytes: 0,
+    maxHeapGrowth: 0,
+    slowestInputLength: 0,
     byStrategy: {},
   };
   const arb = caseArbitrary(target.seeds, target.mutators ?? [], options.randomMaxLength ?? 512);
@@ -322,6 +363,7 @@ export function fuzzParser<R>(target: FuzzTarget<R>, options: FuzzOptions): Fuzz
         let crash: string | undefined;
         let own = false;
         guard.largest = 0;
+        const heap0 = v8.getHeapStatistics().used_heap_size;
         const start = performance.now();
         try {
           guard.limit = limitFor(bytes.length);
@@ -338,9 +380,16 @@ export function fuzzParser<R>(target: FuzzTarget<R>, options: FuzzOptions): Fuzz
           else crash = describeError(e);
         }
         const ms = performance.now() - start;
-        if (ms > summary.maxParseMs) summary.maxParseMs = ms;
+        const heap = v8.getHeapStatistics().used_heap_size - heap0;
+        if (ms > summary.maxParseMs) {
+          summary.maxParseMs = ms;
+          summary.slowestInputLength = bytes.length;
+        }
+        if (heap > summary.maxHeapGrowth) summary.maxHeapGrowth = heap;
         if (bytes.length > 0) summary.maxAllocationRatio = Math.max(summary.maxAllocationRatio, guard.largest / bytes.length);
+        summary.maxAllocationBytes = Math.max(summary.maxAllocationBytes, guard.largest);
         if (crash === undefined && ms > slowMs) crash = `slow: ${ms.toFixed(0)} ms (limit ${slowMs} ms)`;
+        if (crash === undefined && heap > heapLimit(bytes.length)) crash = `heap grew by ${(heap / 2 ** 20).toFixed(1)} MB over one parse (limit ${(heapLimit(bytes.length) / 2 ** 20).toFixed(0)} MB)`;
         if (crash !== undefined) {
           summary.crash++;
           counts.crash++;
@@ -369,7 +418,9 @@ export function fuzzParser<R>(target: FuzzTarget<R>, options: FuzzOptions): Fuzz
 export function formatSummary(s: FuzzSummary): string {
   return (
     `${s.name}: tried ${s.tried}, ok ${s.ok}, own error ${s.ownError}, crash ${s.crash} ` +
-    `in ${(s.ms / 1000).toFixed(1)} s (slowest parse ${s.maxParseMs.toFixed(1)} ms, largest allocation ${s.maxAllocationRatio.toFixed(2)} x input)`
+    `in ${(s.ms / 1000).toFixed(1)} s (slowest parse ${s.maxParseMs.toFixed(1)} ms on ${s.slowestInputLength} bytes, ` +
+    `largest allocation ${s.maxAllocationRatio.toFixed(2)} x input / ${(s.maxAllocationBytes / 1024).toFixed(0)} KB, ` +
+    `largest heap growth ${(s.maxHeapGrowth / 2 ** 20).toFixed(1)} MB)`
   );
 }
 
@@ -598,12 +649,240 @@ export function safetensorsMutators(): Mutator[] {
         return stJoin(text, data, rng);
       },
     },
+    stEdit('st-duplicate', (h, e, key, parts, rng) => {
+      // A key given twice in the JSON text: a tensor name, a field of an entry, or a __metadata__ key.
+      const text = stStringify(h);
+      const which = rng.int(3);
+      if (which === 0 && key !== undefined) return stJoin(`{${JSON.stringify(key)}:${JSON.stringify(h[key])},` + text.slice(1), parts.data, rng);
+      if (which === 1 && key !== undefined && e) {
+        const field = rng.pick(['dtype', 'shape', 'data_offsets']);
+        const entry = JSON.stringify(e);
+        const dupEntry = `{${JSON.stringify(field)}:${JSON.stringify(e[field] ?? null)},${entry.slice(1)}`;
+        return stJoin(text.replace(`${JSON.stringify(key)}:${entry}`, `${JSON.stringify(key)}:${dupEntry}`), parts.data, rng);
+      }
+      return stJoin(`{"__metadata__":{"k":"1","k":"2"},` + text.slice(1), parts.data, rng);
+    }),
+    {
+      name: 'st-bom',
+      apply(seed, rng) {
+        // A UTF-8 byte order mark before the JSON (the header length counting it, or not).
+        const parts = stSplit(seed);
+        if (!parts) return seed;
+        let text: string;
+        try {
+          text = stStringify(parts.header);
+        } catch {
+          return seed; // a header nested too deeply for JSON.stringify (an earlier mutation)
+        }
+        return stJoin('\ufeff' + text, parts.data, rng, rng.chance(0.2) ? BigInt(new TextEncoder().encode(text).length) : undefined);
+      },
+    },
     stEdit('st-data', (h, e, key, parts, rng) => {
       const d = parts.data;
       const cut = rng.int(Math.min(d.length, 64) + 1);
       const data = rng.chance(0.5) ? d.subarray(0, d.length - cut) : concatBytes(d, new Uint8Array(rng.int(64) + 1));
       return stJoin(stStringify(h), data, rng);
     }),
+  ];
+}
+
+// ---- torch .pt -----------------------------------------------------------------------------------------------
+
+/** A small power-of-two-ish size, or a huge one. */
+function ptSize(rng: Rng): number {
+  return rng.chance(0.7) ? rng.pick([0, 1, 2, 3, 4, 7, 16]) : rng.pick([255, 65536, 2 ** 20, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 40, 2 ** 53 - 1]);
+}
+
+const PT_DTYPES: Array<[string, number]> = [
+  ['FloatStorage', 4], ['DoubleStorage', 8], ['HalfStorage', 2], ['BFloat16Storage', 2], ['LongStorage', 8], ['IntStorage', 4], ['ShortStorage', 2],
+  ['CharStorage', 1], ['ByteStorage', 1], ['BoolStorage', 1],
+];
+
+/** Random bytes of a length. */
+function randomBytes(rng: Rng, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = rng.int(256);
+  return b;
+}
+
+/** Pickle fragments that push one value, for splicing into a pickle. */
+function pickleValue(rng: Rng): number[] {
+  switch (rng.int(9)) {
+    case 0: return op.int(rng.pick([0, 1, -1, 255, 65535, 2 ** 31 - 1, -(2 ** 31), 2 ** 40, -(2 ** 53), 2 ** 60]));
+    case 1: return op.long(BigInt.asIntN(64 * (rng.int(40) + 1), BigInt(rng.int(2 ** 30)) << BigInt(rng.int(2000))));
+    case 2: return [0x4c, ...ascii(`${rng.chance(0.5) ? '-' : ''}${'9'.repeat(rng.pick([1, 20, 4300, 4301, 6000]))}L\n`)];
+    case 3: return [0x49, ...ascii(`${rng.pick(['01', '00', '12', '-7', '1e3', '', '9'.repeat(rng.pick([30, 4301]))])}\n`)];
+    case 4: return op.str(rng.pick(['', 'a', '__proto__', 'constructor', 'x'.repeat(2000)]));
+    case 5: return op.tuple([op.int(1), op.tuple([op.long(2n ** 70n)])]);
+    case 6: return [0x8b, ...i64le(BigInt(rng.pick([0, 1, 2 ** 31 - 1, 2 ** 31, 0xffffffff]))).slice(0, 4)]; // a LONG4 whose length lies
+    case 7: return [...op.emptyDict];
+    default: return [0x5d];
+  }
+}
+
+/** Opcodes (with their operands) to splice into a pickle: memo, stack and container operations. */
+function pickleNoise(rng: Rng): number[] {
+  return rng.pick<() => number[]>([
+    () => op.get(rng.int(8)),
+    () => op.put(rng.pick([0, 1, 2, 0xffffffff])),
+    () => [0x94], // MEMOIZE
+    () => [0x32], // DUP
+    () => [0x30], // POP
+    () => [0x28], // MARK
+    () => [0x31], // POP_MARK
+    () => [0x74], // TUPLE
+    () => [0x85],
+    () => [0x86],
+    () => [0x87],
+    () => [0x6c], // LIST
+    () => [0x64], // DICT
+    () => [0x61], // APPEND
+    () => [0x65], // APPENDS
+    () => [0x73], // SETITEM
+    () => [0x75], // SETITEMS
+    () => [0x52], // REDUCE
+    () => [0x62], // BUILD
+    () => [0x51], // BINPERSID
+    () => [0x81], // NEWOBJ
+    () => op.global(rng.pick(['collections', 'torch._utils', 'torch', 'os', '__builtin__']), rng.pick(['OrderedDict', '_rebuild_tensor_v2', 'FloatStorage', 'system', 'eval'])),
+    () => pickleValue(rng),
+  ])();
+}
+
+/** A torch state dict tensor of random shape, strides and offset over a storage of random length and dtype. */
+function randomTensor(rng: Rng, name: string, storage: string, legacy: boolean): { spec: TensorSpec; bytes: Uint8Array; count: number } {
+  const [type, size] = rng.pick(PT_DTYPES);
+  const rank = rng.int(4);
+  const dims = Array.from({ length: rank }, () => ptSize(rng));
+  const strides = Array.from({ length: rank }, () => (rng.chance(0.4) ? 0 : ptSize(rng)));
+  const count = rng.chance(0.8) ? rng.int(24) : ptSize(rng);
+  const stored = rng.chance(0.8) ? Math.min(count, 4096) : rng.int(64);
+  const spec: TensorSpec = { name, storage, type, numel: count, offset: rng.chance(0.8) ? rng.int(4) : rng.pick([-1, 2 ** 31, 2 ** 53 - 1]), size: dims, stride: strides };
+  if (legacy && rng.chance(0.4)) spec.view = [`v${storage}`, rng.pick([0, 1, 2, -1, -996, count, count + 1, 2 ** 31]), rng.pick([0, 1, 3, count, 1000, 2 ** 31])];
+  return { spec, bytes: randomBytes(rng, stored * size), count: stored };
+}
+
+/** The pickle of a seed file (zip: its data.pkl; legacy: the object pickle cannot be located, so undefined). */
+function seedPickle(seed: Uint8Array): { pkl: Uint8Array; rest: Array<[string, Uint8Array]>; name: string } | undefined {
+  const entries = zipEntries(seed);
+  const i = entries?.findIndex(([n]) => n.endsWith('data.pkl')) ?? -1;
+  if (!entries || i < 0) return undefined;
+  return { pkl: entries[i][1], rest: entries.filter((_, j) => j !== i), name: entries[i][0] };
+}
+
+/**
+ * Format-aware mutators for torch.save files: the structures of issue 13 (shared references, deep nesting, long
+ * integers, tuple keys, stride 0 and huge shapes, legacy storage views, duplicate entries), random tensors, and
+ * pickle-level edits of a seed's data.pkl (opcodes spliced in, a declared numel changed).
+ */
+export function torchMutators(): Mutator[] {
+  const one = f32bytes([1]);
+  return [
+    { name: 'pt-shared', apply: (_s, rng) => zipCheckpoint(sharedDictsPickle(rng.pick([1, 5, 17, 20, 40, 60, 200]), rng.chance(0.7)), [['0', one]]) },
+    {
+      name: 'pt-deep',
+      apply: (_s, rng) => zipCheckpoint((rng.chance(0.5) ? deepDictPickle : deepListPickle)(rng.pick([1, 100, 998, 999, 1000, 1001, 3000])), [['0', one]]),
+    },
+    {
+      name: 'pt-long',
+      apply(_s, rng) {
+        // A long integer as the value, a dict key, a tuple key part, a tensor size or a storage offset.
+        const n = rng.pick([0, 1, 7, 8, 255, 256, 4096, 65536, 200000]);
+        const long = n < 256 ? [0x8a, n, ...randomBytes(rng, n)] : [0x8b, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, 0, ...randomBytes(rng, n)];
+        const where = rng.int(4);
+        const pkl =
+          where === 0 ? [...op.proto, ...long, ...op.stop]
+            : where === 1 ? [...op.proto, ...op.emptyDict, ...long, ...op.int(1), ...op.setitem, ...op.stop]
+              : where === 2 ? [...op.proto, ...op.emptyDict, ...op.tuple([op.int(1), long]), ...op.int(1), ...op.setitem, ...op.stop]
+                : [...op.proto, ...op.emptyDict, ...op.str('t'), ...op.global('torch._utils', '_rebuild_tensor_v2'),
+                  ...op.tuple([[...storagePid({ name: 't', storage: '0', numel: 1, size: [], stride: [] }, false), ...op.binpersid], long, op.tuple([long]), op.tuple([op.int(1)]), op.newfalse, op.emptyDict]),
+                  ...op.reduce, ...op.setitem, ...op.stop];
+        return zipCheckpoint(pkl, [['0', one]]);
+      },
+    },
+    { name: 'pt-tuple-keys', apply: (_s, rng) => zipCheckpoint(sharedTupleKeysPickle(rng.pick([0, 1, 5, 6, 7, 8, 20, 30]), rng.int(4) + 1), []) },
+    {
+      name: 'pt-tensors',
+      apply(_s, rng) {
+        // Random shapes, stride 0, huge sizes, offsets, storages shorter or longer than declared, shared storages.
+        const legacy = rng.chance(0.4);
+        const k = rng.int(4) + 1;
+        const made = Array.from({ length: k }, (_, i) => randomTensor(rng, `t${i}`, rng.chance(0.7) ? String(i) : '0', legacy));
+        const specs = made.map((m) => m.spec);
+        const storages = new Map<string, { bytes: Uint8Array; count: number }>();
+        for (const m of made) if (!storages.has(m.spec.storage)) storages.set(m.spec.storage, m);
+        if (legacy) return legacyFile(stateDictPickle(specs, true), [...storages].map(([key, m]): [string, Uint8Array, number] => [key, m.bytes, rng.chance(0.9) ? m.count : m.count + 1]));
+        return zipCheckpoint(stateDictPickle(specs, false), [...storages].map(([key, m]): [string, Uint8Array] => [key, m.bytes]));
+      },
+    },
+    {
+      name: 'pt-view',
+      apply(_s, rng) {
+        // Legacy storage views: offsets and sizes inside, at the edge of, or outside their root.
+        const n = rng.pick([1, 4, 16]);
+        const offset = rng.pick([0, 1, n - 1, n, n + 1, -1, -996, 2 ** 31]);
+        const size = rng.pick([0, 1, n, n - offset, 1000, 2 ** 31]);
+        const tensor = rng.pick([0, 1, size, n, 1000]);
+        const spec: TensorSpec = { name: 'x', storage: '0', numel: n, size: [Math.max(0, tensor)], stride: [1], view: ['v', offset, Math.max(0, size)] };
+        return legacyFile(stateDictPickle([spec], true), [['0', f32bytes(Array.from({ length: n }, (_, i) => i)), n]]);
+      },
+    },
+    {
+      name: 'pt-duplicate',
+      apply(seed, rng) {
+        // Duplicate zip entries (data.pkl, a storage), two data.pkl at one depth, a legacy storage listed twice.
+        const pkl = new Uint8Array(stateDictPickle([{ name: 'x', storage: '0', numel: 1, size: [1], stride: [1] }], false));
+        switch (rng.int(4)) {
+          case 0: return zipFile([['a/data.pkl', pkl], ['a/data.pkl', pkl], ['a/data/0', one]]);
+          case 1: return zipFile([['a/data.pkl', pkl], ['a/data/0', one], ['a/data/0', f32bytes([2])]]);
+          case 2: return zipFile([['a/data.pkl', pkl], ['b/data.pkl', pkl], ['a/data/0', one], ['b/data/0', one]]);
+          default: {
+            const main = stateDictPickle([{ name: 'x', storage: '0', numel: 1, size: [1], stride: [1] }], true);
+            return legacyFile(main, [['0', one, 1], ['0', one, 1]]);
+          }
+        }
+      },
+    },
+    {
+      name: 'pt-pickle',
+      apply(seed, rng) {
+        // Opcodes spliced into (or replacing part of) a seed's data.pkl; the archive rebuilt around it.
+        const s = seedPickle(seed);
+        if (!s) return seed;
+        const body = Array.from(s.pkl);
+        const edits = rng.int(3) + 1;
+        for (let e = 0; e < edits; e++) {
+          const at = rng.int(Math.max(1, body.length - 1));
+          body.splice(at, rng.chance(0.3) ? rng.int(4) : 0, ...pickleNoise(rng));
+        }
+        return zipFile([[s.name, new Uint8Array(body)], ...s.rest]);
+      },
+    },
+    {
+      name: 'pt-zip-fields',
+      apply(seed, rng) {
+        // Lying central-directory fields: sizes, offsets, name lengths, the entry count.
+        if (seed.length < 22 || dv(seed).getUint32(seed.length - 22, true) !== 0x06054b50) return seed;
+        const out = seed.slice();
+        const v = dv(out);
+        const eocd = out.length - 22;
+        if (rng.chance(0.3)) {
+          const field = rng.pick([8, 10, 12, 16]);
+          if (field <= 10) v.setUint16(eocd + field, rng.pick([0, 1, 0xffff, v.getUint16(eocd + field, true) + 1]), true);
+          else v.setUint32(eocd + field, rng.pick(U32_LIES), true);
+          return out;
+        }
+        let p = v.getUint32(eocd + 16, true);
+        const count = v.getUint16(eocd + 10, true);
+        const k = rng.int(Math.max(1, count));
+        for (let i = 0; i < k && p + 46 <= out.length; i++) p += 46 + v.getUint16(p + 28, true) + v.getUint16(p + 30, true) + v.getUint16(p + 32, true);
+        if (p + 46 > out.length) return out;
+        const field = rng.pick([10, 20, 24, 28, 42]);
+        if (field === 10 || field === 28) v.setUint16(p + field, rng.pick([0, 8, 0xffff]), true);
+        else v.setUint32(p + field, rng.pick(U32_LIES), true);
+        return out;
+      },
+    },
   ];
 }
 

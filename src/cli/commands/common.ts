@@ -91,6 +91,12 @@ export function progress(label: string): (done: number, total: number) => void {
   };
 }
 
+/** The file --mimi-config names, if it names one (not a preset). */
+export function mimiConfigFile(p: Parsed): string | undefined {
+  const v = str(p, 'mimi-config');
+  return v === undefined || v === 'kyutai/mimi' || v === 'tiny' ? undefined : v;
+}
+
 /** --mimi-config: "kyutai/mimi" (default), "tiny" (the golden tiny config) or a JSON file of MimiConfig fields. */
 export function mimiConfigFlag(p: Parsed): Partial<MimiConfig> {
   const v = str(p, 'mimi-config') ?? 'kyutai/mimi';

@@ -1,11 +1,11 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readTorchPickle, stateDictOf } from '../../weights/torchCheckpoint';
 import { NameMap, applyNameMap, parseRename } from '../../weights/nameMap';
-import { readSafetensors, writeSafetensors } from '../../weights/safetensors';
-import { numel } from '../../weights/types';
+import { SafetensorsFile, readSafetensors, wellFormed, writeSafetensors } from '../../weights/safetensors';
+import { FormatError, RawTensor, numel } from '../../weights/types';
 import { UsageError, parseArgs, str } from '../args';
 import { onePositional, required } from './common';
+import { checkOutput, readInput, writeOutput } from '../output';
 import type { Command } from './command';
 
 function strings(v: string | boolean | string[] | undefined): string[] {
@@ -44,9 +44,9 @@ export const convert: Command = {
       merge: { type: 'string', repeat: true },
     });
     const input = onePositional(p, 'input checkpoint');
-    const out = required(p, 'out');
-    if (!fs.existsSync(input)) throw new UsageError(`file not found: ${input}`);
-    if (path.resolve(out) === path.resolve(input)) throw new UsageError('the output file must differ from the input file');
+    const merges = strings(p.flags.merge);
+    const out = checkOutput(required(p, 'out'), [['input', input], ...merges.map((m): [string, string] => ['--merge file', m])]);
+    const inputBytes = readInput(input, 'input file');
 
     const map: NameMap = {};
     const select = str(p, 'select');
@@ -64,13 +64,12 @@ export const convert: Command = {
       }
     }
 
-    const { format, root } = readTorchPickle(new Uint8Array(fs.readFileSync(input)));
+    const { format, root } = readTorchPickle(inputBytes);
     const all = stateDictOf(root);
     const tensors = Object.keys(map).length ? applyNameMap(all, map) : all;
     const merged: string[] = [];
-    for (const m of strings(p.flags.merge)) {
-      if (!fs.existsSync(m)) throw new UsageError(`--merge: file not found: ${m}`);
-      const extra = readSafetensors(new Uint8Array(fs.readFileSync(m))).tensors;
+    for (const m of merges) {
+      const extra = readSafetensors(readInput(m, '--merge file')).tensors;
       for (const [name, t] of extra) {
         if (tensors.has(name)) throw new UsageError(`--merge ${m}: tensor "${name}" is already in the output`);
         tensors.set(name, t);
@@ -84,12 +83,14 @@ export const convert: Command = {
     };
     if (Object.keys(map).length) metadata.name_map = JSON.stringify(map);
     if (merged.length) metadata.merged = merged.join(', ');
-    const bytes = writeSafetensors(tensors, metadata);
-    try {
-      fs.writeFileSync(out, bytes);
-    } catch (e) {
-      throw new UsageError(`cannot write ${out}: ${(e as Error).message}`);
+    for (const name of tensors.keys()) {
+      // What a safetensors file cannot hold is refused by name (every other name round-trips, __proto__ included).
+      if (name === '__metadata__') throw new UsageError('tensor name "__metadata__" is reserved in safetensors; rename it (--rename)');
+      if (!wellFormed(name)) throw new UsageError(`tensor name ${JSON.stringify(name)} is not well-formed Unicode; rename it (--rename)`);
     }
+    const bytes = writeSafetensors(tensors, metadata);
+    // The file replaces an earlier one only once it reads back with every tensor intact.
+    writeOutput(out, bytes, { verify: (tmp) => verifyReadBack(tmp, tensors) });
 
     const params = [...tensors.values()].reduce((a, t) => a + numel(t.shape), 0);
     const dtypes = new Map<string, number>();
@@ -97,7 +98,7 @@ export const convert: Command = {
     const dt = [...dtypes].map(([k, n]) => `${n} ${k}`).join(', ');
     const dropped = all.size - tensors.size;
     process.stdout.write(
-      `${input} (torch.save ${format}) -> ${out}\n` +
+      `${input} (torch.save ${format}) -> ${out.given}\n` +
         `${tensors.size} tensors (${dt}), ${params.toLocaleString('en-US')} parameters, ${bytes.length.toLocaleString('en-US')} bytes` +
         (dropped ? `; ${dropped} tensors not selected` : '') +
         '\n',
@@ -105,3 +106,24 @@ export const convert: Command = {
     return 0;
   },
 };
+
+/** Reads a written file back: the same names in the same order, dtypes, shapes and bytes, or a FormatError. */
+function verifyReadBack(file: string, want: Map<string, RawTensor>): void {
+  const f = SafetensorsFile.open(file);
+  try {
+    const names = f.names;
+    const expected = [...want.keys()];
+    if (names.length !== expected.length || names.some((n, i) => n !== expected[i])) {
+      throw new FormatError(`the written file does not read back: it lists ${names.length} tensors, ${expected.length} were written`);
+    }
+    for (const [name, t] of want) {
+      const got = f.get(name);
+      const a = Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength);
+      const b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      const same = got.dtype === t.dtype && got.shape.length === t.shape.length && got.shape.every((d, i) => d === t.shape[i]) && a.equals(b);
+      if (!same) throw new FormatError(`the written file does not read back: tensor "${name}" differs`);
+    }
+  } finally {
+    f.close();
+  }
+}

@@ -1,11 +1,11 @@
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { runRealtime } from '../../pipeline/realtimeLoop';
 import type { AudioEncoder } from '../../pipeline/types';
 import { writeSafetensors } from '../../weights/safetensors';
 import { parseArgs } from '../args';
-import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, progress, readInputAudio, required, useBackend } from './common';
+import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, mimiConfigFile, onePositional, progress, readInputAudio, required, useBackend } from './common';
 import { assertFiniteFeatures } from '../../models/offline';
+import { checkOutput, writeOutput } from '../output';
 import type { Command } from './command';
 
 export interface EncodedFeatures {
@@ -50,7 +50,8 @@ export const encode: Command = {
     const input = onePositional(p, 'input WAV file');
     const encoder = encoderFlag(p);
     const weightsFile = required(p, 'weights');
-    const output = required(p, 'output');
+    // Checked before any work: not a folder, not in a missing folder, not one of the inputs.
+    const output = checkOutput(required(p, 'output'), [['input', input], ['weights file', weightsFile], ['Mimi config', mimiConfigFile(p)]]);
     const frameHz = frameHzFlag(p, encoder);
     const channel = channelFlag(p);
     await useBackend(p);
@@ -72,8 +73,8 @@ export const encode: Command = {
       source: input,
       backend: tf.getBackend(),
     });
-    fs.writeFileSync(output, bytes);
-    process.stderr.write(`${output}: ${feats.frames} frames x ${feats.dim} at ${feats.frameHz} Hz\n`);
+    writeOutput(output, bytes);
+    process.stderr.write(`${output.given}: ${feats.frames} frames x ${feats.dim} at ${feats.frameHz} Hz\n`);
     return 0;
   },
 };

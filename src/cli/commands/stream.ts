@@ -1,10 +1,10 @@
-import * as fs from 'node:fs';
 import { EncoderSession } from '../../pipeline/encoderSession';
 import { writeSafetensors } from '../../weights/safetensors';
 import { stats } from '../../bench/stats';
 import { UsageError, num, parseArgs, str } from '../args';
-import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, onePositional, readInputAudio, required, useBackend } from './common';
+import { ENCODE_FLAGS, channelFlag, encoderFlag, frameHzFlag, loadEncoder, mimiConfigFile, onePositional, readInputAudio, required, useBackend } from './common';
 import { assertFiniteFeatures } from '../../models/offline';
+import { checkOutput, writeOutput } from '../output';
 import type { Command } from './command';
 import { concatRows } from '../../util/concat';
 
@@ -26,6 +26,8 @@ export const stream: Command = {
     const chunk = num(p, 'chunk', 160)!;
     if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError(`--chunk must be a positive integer, got ${chunk}`);
     const channel = channelFlag(p);
+    const outFlag = str(p, 'output');
+    const out = outFlag === undefined ? undefined : checkOutput(outFlag, [['input', input], ['weights file', weightsFile], ['Mimi config', mimiConfigFile(p)]]);
     await useBackend(p);
     const wave = readInputAudio(p, input, channel, true);
     const frameHz = frameHzFlag(p, kind);
@@ -80,9 +82,8 @@ export const stream: Command = {
     }
     const data = concatRows(parts);
     assertFiniteFeatures(data, frames, encoder.dim, 'stream');
-    const out = str(p, 'output');
     if (out) {
-      fs.writeFileSync(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.dim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
+      writeOutput(out, writeSafetensors([['features', { dtype: 'F32', shape: [frames, encoder.dim], data }]], { encoder: kind, streaming: 'true', frames: String(frames), source: input }));
     }
     encoder.dispose();
     return 0;

@@ -1,43 +1,38 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { readWav } from '../../audio/wav';
-import { resample } from '../../audio/resample';
 import { buildVap } from '../../pipeline/buildVap';
 import { Maai } from '../../pipeline/maai';
 import { runVapOffline } from '../../pipeline/vapOffline';
 import { disposeOutput } from '../../models/vap/vapModel';
 import { writeSafetensors } from '../../weights/safetensors';
 import { pyRound } from '../../util/pyRound';
-import { UsageError, num, parseArgs, str } from '../args';
-import { BACKEND_FLAG, encoderFlag, mimiConfigFlag, progress, required, useBackend } from './common';
+import { Parsed, UsageError, num, parseArgs, str } from '../args';
+import { BACKEND_FLAG, encoderFlag, mimiConfigFile, mimiConfigFlag, progress, readInputAudio, required, useBackend } from './common';
+import { OutputTarget, checkOutput, writeOutput } from '../output';
 import { vapPlotSvg } from '../vapPlot';
 import type { Command } from './command';
 
-/** Two 16 kHz channels from a stereo file or two files (each mixed down); the shorter is padded with zeros. */
-function readTwoChannels(files: string[], allowResample: boolean): [Float32Array, Float32Array] {
-  const load = (file: string) => {
-    if (!fs.existsSync(file)) throw new UsageError(`input file not found: ${file}`);
-    const wav = readWav(new Uint8Array(fs.readFileSync(file)));
-    if (wav.sampleRate !== 16000 && !allowResample) throw new UsageError(`${file}: sample rate ${wav.sampleRate} Hz, expected 16000 (drop --no-resample to resample)`);
-    const to16k = (x: Float32Array) => (wav.sampleRate === 16000 ? x : resample(x, wav.sampleRate, 16000));
-    return { channels: wav.channels.map(to16k) };
-  };
+/**
+ * Two 16 kHz channels from a stereo file or two files (each mixed down), read as `encode` reads its input
+ * (readInputAudio: resampling, the sample range check, --clip); the shorter is padded with zeros.
+ */
+function readTwoChannels(p: Parsed, files: string[], allowResample: boolean): [Float32Array, Float32Array] {
   let a: Float32Array;
   let b: Float32Array;
   if (files.length === 1) {
-    const w = load(files[0]);
-    if (w.channels.length !== 2) throw new UsageError(`${files[0]}: ${w.channels.length} channel(s); give a stereo file (one speaker per channel) or two mono files`);
-    [a, b] = w.channels;
+    a = readInputAudio(p, files[0], 0, allowResample);
+    try {
+      b = readInputAudio(p, files[0], 1, allowResample);
+    } catch (e) {
+      if (e instanceof RangeError && /channel 1 is out of range/.test(e.message)) {
+        throw new UsageError(`${files[0]}: 1 channel; give a stereo file (one speaker per channel) or two mono files`);
+      }
+      throw e;
+    }
   } else {
-    const mix = (ch: Float32Array[]) => {
-      if (ch.length === 1) return ch[0];
-      const out = new Float32Array(ch[0].length);
-      for (const c of ch) for (let i = 0; i < out.length; i++) out[i] += c[i] / ch.length;
-      return out;
-    };
-    a = mix(load(files[0]).channels);
-    b = mix(load(files[1]).channels);
+    a = readInputAudio(p, files[0], 'mix', allowResample);
+    b = readInputAudio(p, files[1], 'mix', allowResample);
   }
   const n = Math.max(a.length, b.length);
   const pad = (x: Float32Array) => {
@@ -61,14 +56,15 @@ const pairs = (t: tf.Tensor): Array<[number, number]> => {
   return Array.from({ length: d.length / 2 }, (_, i) => [d[2 * i], d[2 * i + 1]] as [number, number]);
 };
 
-function writeTable(rows: Row[], out: string | undefined, meta: Record<string, string>): void {
+function writeTable(rows: Row[], out: OutputTarget | undefined, meta: Record<string, string>): void {
   const fmt = (v: number) => v.toFixed(6);
-  if (out !== undefined && out.toLowerCase().endsWith('.json')) {
-    fs.writeFileSync(out, JSON.stringify({ ...meta, frames: rows }) + '\n');
-  } else if (out !== undefined && out.toLowerCase().endsWith('.safetensors')) {
+  const ext = out?.given.toLowerCase();
+  if (out !== undefined && ext!.endsWith('.json')) {
+    writeOutput(out, new TextEncoder().encode(JSON.stringify({ ...meta, frames: rows }) + '\n'));
+  } else if (out !== undefined && ext!.endsWith('.safetensors')) {
     const T = rows.length;
     const flat = (k: 'p_now' | 'p_future' | 'vad') => Float32Array.from(rows.flatMap((r) => r[k]));
-    fs.writeFileSync(
+    writeOutput(
       out,
       writeSafetensors(
         [
@@ -85,8 +81,8 @@ function writeTable(rows: Row[], out: string | undefined, meta: Record<string, s
     for (const r of rows) lines.push([r.t.toFixed(4), ...r.p_now.map(fmt), ...r.p_future.map(fmt), ...r.vad.map(fmt)].join(','));
     const text = lines.join('\n') + '\n';
     if (out === undefined) process.stdout.write(text);
-    else if (out.toLowerCase().endsWith('.csv')) fs.writeFileSync(out, text);
-    else throw new UsageError(`-o ${out}: the output must end in .csv, .json or .safetensors`);
+    else if (ext!.endsWith('.csv')) writeOutput(out, new TextEncoder().encode(text));
+    else throw new UsageError(`-o ${out.given}: the output must end in .csv, .json or .safetensors`);
   }
 }
 
@@ -95,7 +91,8 @@ export const vap: Command = {
   help:
     'Usage: maai-encoder vap IN.wav [IN2.wav] --encoder cpc|mimi --weights VAP [--encoder-weights ENC] [--stream]\n' +
     '         [-o OUT.csv|.json|.safetensors] [--plot OUT.svg] [--context-sec 20] [--frame-hz HZ]\n' +
-    '         [--inference-chunk-frames N] [--mimi-config kyutai/mimi|tiny|CONFIG.json] [--no-resample] [--backend B]\n\n' +
+    '         [--inference-chunk-frames N] [--mimi-config kyutai/mimi|tiny|CONFIG.json] [--no-resample] [--clip]\n' +
+    '         [--backend B]\n\n' +
     'Runs the VAP model on a stereo WAV (channel 1 = speaker 1) or two mono WAVs (resampled to 16 kHz; the shorter\n' +
     'is padded with zeros). VAP is a MaAI VAP checkpoint (.pt state dict, safetensors or detweights manifest);\n' +
     'ENC the encoder\'s own weights (optional when VAP is a MaAI state dict, which carries its encoder).\n' +
@@ -104,7 +101,8 @@ export const vap: Command = {
     'Writes a table of time_s, p_now, p_future and vad per speaker (CSV on stdout without -o); --plot draws\n' +
     'both waveforms with p_now, p_future and vad over time as SVG. --context-sec: Maai\'s context_len_sec\n' +
     '(context_limit = round(sec x frame_hz), Python rounding); --frame-hz defaults to the checkpoint\'s\n' +
-    '(CPC: 100 / downsample kernel; Mimi 12.5).',
+    '(CPC: 100 / downsample kernel; Mimi 12.5). Inputs are read as `encode` reads them (samples outside ±65536 are\n' +
+    'refused unless --clip); outputs are written atomically and never onto an input.',
   async run(argv) {
     const p = parseArgs(argv, {
       ...BACKEND_FLAG,
@@ -119,6 +117,7 @@ export const vap: Command = {
       'inference-chunk-frames': { type: 'string' },
       'mimi-config': { type: 'string' },
       'no-resample': { type: 'boolean' },
+      clip: { type: 'boolean' },
     });
     if (p.positionals.length < 1 || p.positionals.length > 2) throw new UsageError(`expected one stereo WAV or two mono WAVs, got ${p.positionals.length} files`);
     const encoder = encoderFlag(p);
@@ -136,7 +135,11 @@ export const vap: Command = {
     if (out !== undefined && !/\.(csv|json|safetensors)$/i.test(out)) throw new UsageError(`-o ${out}: the output must end in .csv, .json or .safetensors`);
     const plot = str(p, 'plot');
     if (plot !== undefined && !plot.toLowerCase().endsWith('.svg')) throw new UsageError(`--plot ${plot}: only .svg is supported`);
-    const [w1, w2] = readTwoChannels(p.positionals, !p.flags['no-resample']);
+    // Outputs are checked before any work: not a folder, not in a missing folder, not one of the inputs.
+    const inputs: Array<[string, string | undefined]> = [...p.positionals.map((f): [string, string] => ['input', f]), ['weights file', weights], ['encoder weights', encWeights], ['Mimi config', mimiConfigFile(p)]];
+    const outTarget = out === undefined ? undefined : checkOutput(out, inputs);
+    const plotTarget = plot === undefined ? undefined : checkOutput(plot, out === undefined ? inputs : [...inputs, ['table output', out]]);
+    const [w1, w2] = readTwoChannels(p, p.positionals, !p.flags['no-resample']);
     await useBackend(p);
     const built = await buildVap({ weights, encoderWeights: encWeights ?? null, encoder, frameHz, contextLenSec: contextSec, mimiConfig: mimiConfigFlag(p) });
     const { model } = built;
@@ -169,10 +172,10 @@ export const vap: Command = {
       built.encoder.dispose();
     }
     const meta = { encoder, frame_hz: String(hz), context_limit: String(model.config.contextLimit), streaming: String(!!p.flags.stream), sources: p.positionals.join(',') };
-    writeTable(rows, out, meta);
+    writeTable(rows, outTarget, meta);
     if (plot !== undefined) {
       const title = `VAP (${encoder}, ${hz} Hz${p.flags.stream ? ', streaming' : ''}): ${p.positionals.map((f) => path.basename(f)).join(' + ')}`;
-      fs.writeFileSync(plot, vapPlotSvg({ sampleRate: 16000, waves: [w1, w2], times: rows.map((r) => r.t), pNow: rows.map((r) => r.p_now), pFuture: rows.map((r) => r.p_future), vad: rows.map((r) => r.vad), title }));
+      writeOutput(plotTarget!, new TextEncoder().encode(vapPlotSvg({ sampleRate: 16000, waves: [w1, w2], times: rows.map((r) => r.t), pNow: rows.map((r) => r.p_now), pFuture: rows.map((r) => r.p_future), vad: rows.map((r) => r.vad), title })));
     }
     process.stderr.write(`${rows.length} frames at ${hz} Hz${out ? ` -> ${out}` : ''}${plot ? `, plot ${plot}` : ''}\n`);
     return 0;

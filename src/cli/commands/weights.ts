@@ -15,6 +15,7 @@ function vapInfo(rows: Row[]): VapCheckpointInfo | undefined {
   if (!names.has('vap_head.weight')) return undefined;
   return inspectVapCheckpoint(WeightStore.fromTensors(names, 'checkpoint'));
 }
+import { readInput } from '../output';
 import type { Command } from './command';
 
 interface Row {
@@ -53,8 +54,7 @@ export const weights: Command = {
     let metadata: Record<string, string> | undefined;
     if (/\.(pt|pth|ckpt|bin)$/i.test(file)) {
       const { loadTorchStateDict } = await import('../../weights/torchCheckpoint');
-      if (!fs.existsSync(file)) throw new UsageError(`file not found: ${file}`);
-      const sd = loadTorchStateDict(new Uint8Array(fs.readFileSync(file)));
+      const sd = loadTorchStateDict(readInput(file, 'file'));
       rows = [...sd.entries()].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape }));
     } else ({ rows, metadata } = rowsOf(file));
     const params = rows.reduce((a, r) => a + numel(r.shape), 0);
