@@ -1,6 +1,6 @@
 // Offline encoding of a long WAV through the CLI, in bounded memory, checked against the one-shot forward.
 // Usage: node scripts/run-ts.mjs scripts/longOffline.ts [--encoder cpc|mimi|all] [--minutes 60] [--compare-minutes 2]
-//          [--threads N] [--keep DIR]
+//          [--threads N] [--backend auto|wasm|tensorflow|...] [--keep DIR]
 // Builds first (node scripts/build.mjs), then per encoder:
 //  1. writes a deterministic 16 kHz 16-bit WAV of --minutes (a tone mix with noise, as the bench uses) and the
 //     full-size deterministic weights (Mimi: kyutai/mimi layout as a safetensors file; CPC: the LSTM manifest);
@@ -35,6 +35,8 @@ const which = flag('encoder', 'all');
 const minutes = Number(flag('minutes', '60'));
 const compareMinutes = Number(flag('compare-minutes', '2'));
 const threads = flag('threads', '2');
+// Backend of the `encode` child process (default: the CLI's own default, auto); the one-shot reference runs on wasm.
+const backend = flag('backend', '');
 const keep = flag('keep', '');
 if (!['cpc', 'mimi', 'all'].includes(which) || !(minutes > 0) || !(compareMinutes > 0) || compareMinutes > minutes) {
   console.error('usage: longOffline.ts [--encoder cpc|mimi|all] [--minutes M] [--compare-minutes C <= M] [--threads N] [--keep DIR]');
@@ -60,11 +62,11 @@ async function main(): Promise<number> {
     }
     const out = path.join(dir, `${kind}_features.safetensors`);
     fs.rmSync(out, { force: true });
-    const args = ['-f', '%M %e', process.execPath, 'dist/cli.js', 'encode', '--encoder', kind, '--weights', weights, '--threads', threads, wavFile, '-o', out];
+    const args = ['-f', '%M %e', process.execPath, 'dist/cli.js', 'encode', '--encoder', kind, '--weights', weights, '--threads', threads, wavFile, '-o', out, ...(backend ? ['--backend', backend] : [])];
     const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
     const lines = r.stderr.trim().split('\n');
     const [kb, wall] = lines[lines.length - 1].split(' ').map(Number);
-    const report: Record<string, unknown> = { encoder: kind, minutes, exit: r.status, peak_rss_mb: Math.round(kb / 1024), wall_s: wall, rtf: +(wall / (minutes * 60)).toFixed(4) };
+    const report: Record<string, unknown> = { encoder: kind, backend: backend || 'auto', minutes, exit: r.status, peak_rss_mb: Math.round(kb / 1024), wall_s: wall, rtf: +(wall / (minutes * 60)).toFixed(4) };
     if (r.status !== 0) {
       console.error(r.stderr);
       failed = true;
