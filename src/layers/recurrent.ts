@@ -9,6 +9,7 @@ import { WeightStore } from '../weights/store';
 import { Module, param } from './param';
 import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
 import { firstNonFinite } from '../util/finite';
+import { isFloat32Array } from '../util/isFloat32Array';
 import { LSTM_SEQUENCE, hasLstmSequence } from '../backend/tensorflowKernels';
 
 export type RecurrentMode = 'LSTM' | 'GRU';
@@ -172,7 +173,7 @@ export function validateRecurrentState(d: RecurrentStateData, mode: RecurrentMod
     throw new RangeError(`recurrent state is ${d.mode} with hidden ${d.hidden}; this layer is ${mode} with hidden ${hidden}`);
   }
   const n = d.batch * d.hidden;
-  if (!Number.isSafeInteger(d.batch) || d.batch < 1 || !(d.h instanceof Float32Array) || d.h.length !== n || (mode === 'LSTM' && (!(d.c instanceof Float32Array) || d.c.length !== n))) {
+  if (!Number.isSafeInteger(d.batch) || d.batch < 1 || !isFloat32Array(d.h) || d.h.length !== n || (mode === 'LSTM' && (!isFloat32Array(d.c) || d.c.length !== n))) {
     throw new RangeError(`recurrent state arrays do not hold batch ${d.batch} x hidden ${d.hidden} values`);
   }
   for (const [k, a] of [['h', d.h], ['c', d.c]] as const) {
