@@ -31,6 +31,23 @@ beforeAll(async () => {
   await setBackend('wasm');
 });
 
+/**
+ * `x` in chunks of `chunk` samples equals one piece, leaves no tensor behind, and reports progress once per value,
+ * in order, ending at 1.
+ */
+function expectChunkedEqualsWhole(enc: EncoderMimi | EncoderCPC, x: Float32Array, chunk: number): void {
+  const n = x.length;
+  const tensors = tf.memory().numTensors;
+  const whole = run(() => enc.forward(x, { chunkSamples: n + 1 }));
+  const seen: number[] = [];
+  const parts = run(() => enc.forward(x, { chunkSamples: chunk, onProgress: (d, t) => seen.push(d / t) }));
+  expectEqual(parts, whole);
+  expect(tf.memory().numTensors).toBe(tensors);
+  expect(seen.length).toBeGreaterThan(Math.floor(n / chunk));
+  expect(seen[seen.length - 1]).toBe(1);
+  expect(seen.every((v, i) => i === 0 || v > seen[i - 1])).toBe(true); // each value once, in order
+}
+
 describe('EncoderMimi.forward in chunks', () => {
   const encoders: Record<string, EncoderMimi> = {};
   beforeAll(async () => {
@@ -47,17 +64,7 @@ describe('EncoderMimi.forward in chunks', () => {
     [12.5, 40 * 1280, 4 * 1280],
     [10, 25 * 16000 + 333, 16000], // 25 s: the tiny window (16 frames) wraps many times
   ])('at %s Hz, %i samples in chunks of %i equal one piece', (hz, n, chunk) => {
-    const enc = encoders[hz];
-    const x = sig(n);
-    const tensors = tf.memory().numTensors;
-    const whole = run(() => enc.forward(x, { chunkSamples: n + 1 }));
-    const seen: number[] = [];
-    const parts = run(() => enc.forward(x, { chunkSamples: chunk, onProgress: (d, t) => seen.push(d / t) }));
-    expectEqual(parts, whole);
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(seen.length).toBeGreaterThan(Math.floor(n / chunk));
-    expect(seen[seen.length - 1]).toBe(1);
-    expect(seen.every((v, i) => i === 0 || v > seen[i - 1])).toBe(true); // each value once, in order
+    expectChunkedEqualsWhole(encoders[hz], sig(n), chunk);
   });
 
   it('a batch of two rows in chunks equals each row in one piece', () => {
@@ -90,17 +97,7 @@ describe('EncoderCPC.forward in chunks', () => {
     ['gru', 2 * 16000 + 161, 640],
     ['gru', 12 * 16000 + 5, 16000],
   ])('%s: %i samples in chunks of %i equal one piece', (kind, n, chunk) => {
-    const enc = encoders[kind];
-    const x = sig(n, 3);
-    const tensors = tf.memory().numTensors;
-    const whole = run(() => enc.forward(x, { chunkSamples: n + 1 }));
-    const seen: number[] = [];
-    const parts = run(() => enc.forward(x, { chunkSamples: chunk, onProgress: (d, t) => seen.push(d / t) }));
-    expectEqual(parts, whole);
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(seen.length).toBeGreaterThan(Math.floor(n / chunk));
-    expect(seen[seen.length - 1]).toBe(1);
-    expect(seen.every((v, i) => i === 0 || v > seen[i - 1])).toBe(true);
+    expectChunkedEqualsWhole(encoders[kind], sig(n, 3), chunk);
   });
 
   it('a [2, T] tensor in chunks equals one piece', () => {
