@@ -1,6 +1,6 @@
 // Offline encoding of a long WAV through the CLI, in bounded memory, checked against the one-shot forward.
 // Usage: node scripts/run-ts.mjs scripts/longOffline.ts [--encoder cpc|mimi|all] [--minutes 60] [--compare-minutes 2]
-//          [--threads N] [--backend auto|wasm|tensorflow|...] [--keep DIR]
+//          [--threads N] [--backend auto|wasm|tensorflow|...] [--ref-backend wasm|tensorflow|...] [--keep DIR]
 // Builds first (node scripts/build.mjs), then per encoder:
 //  1. writes a deterministic 16 kHz 16-bit WAV of --minutes (a tone mix with noise, as the bench uses) and the
 //     full-size deterministic weights (Mimi: kyutai/mimi layout as a safetensors file; CPC: the LSTM manifest);
@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../src/backend';
+import { BackendName, setBackend } from '../src/backend';
 import { benchSignal } from '../src/bench/bench';
 import { readWavMono, writeWav } from '../src/audio/wav';
 import { EncoderCPC } from '../src/models/cpc/encoderCpc';
@@ -35,11 +35,13 @@ const which = flag('encoder', 'all');
 const minutes = Number(flag('minutes', '60'));
 const compareMinutes = Number(flag('compare-minutes', '2'));
 const threads = flag('threads', '2');
-// Backend of the `encode` child process (default: the CLI's own default, auto); the one-shot reference runs on wasm.
+// Backend of the `encode` child process (default: the CLI's own default, auto) and of the one-shot reference in
+// this process (default wasm; a 2-minute one-shot full Mimi needs ~4 GB and is several times faster on tensorflow).
 const backend = flag('backend', '');
+const refBackend = flag('ref-backend', 'wasm');
 const keep = flag('keep', '');
 if (!['cpc', 'mimi', 'all'].includes(which) || !(minutes > 0) || !(compareMinutes > 0) || compareMinutes > minutes) {
-  console.error('usage: longOffline.ts [--encoder cpc|mimi|all] [--minutes M] [--compare-minutes C <= M] [--threads N] [--keep DIR]');
+  console.error('usage: longOffline.ts [--encoder cpc|mimi|all] [--minutes M] [--compare-minutes C <= M] [--threads N] [--backend B] [--ref-backend B] [--keep DIR]');
   process.exit(2);
 }
 
@@ -52,7 +54,7 @@ async function main(): Promise<number> {
   if (!fs.existsSync(wavFile)) fs.writeFileSync(wavFile, writeWav(benchSignal(minutes * 60), 16000, 'pcm16'));
   // The samples exactly as `encode` reads them (16-bit quantised).
   const head = readWavMono(new Uint8Array(fs.readFileSync(wavFile))).samples.slice(0, Math.round((compareMinutes * 60 + 2) * 16000));
-  await setBackend('wasm', { threads: Number(threads) });
+  await setBackend(refBackend as BackendName, { threads: Number(threads) });
   let failed = false;
   for (const kind of which === 'all' ? (['cpc', 'mimi'] as const) : [which as 'cpc' | 'mimi']) {
     let weights = 'src/bench/data/cpc_lstm_manifest.json';
@@ -66,7 +68,7 @@ async function main(): Promise<number> {
     const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
     const lines = r.stderr.trim().split('\n');
     const [kb, wall] = lines[lines.length - 1].split(' ').map(Number);
-    const report: Record<string, unknown> = { encoder: kind, backend: backend || 'auto', minutes, exit: r.status, peak_rss_mb: Math.round(kb / 1024), wall_s: wall, rtf: +(wall / (minutes * 60)).toFixed(4) };
+    const report: Record<string, unknown> = { encoder: kind, backend: backend || 'auto', ref_backend: refBackend, minutes, exit: r.status, peak_rss_mb: Math.round(kb / 1024), wall_s: wall, rtf: +(wall / (minutes * 60)).toFixed(4) };
     if (r.status !== 0) {
       console.error(r.stderr);
       failed = true;

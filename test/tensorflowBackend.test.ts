@@ -10,6 +10,13 @@ import { hasLayerNorm, hasLstmSequence } from '../src/backend/tensorflowKernels'
 import { LayerNorm } from '../src/layers/layerNorm';
 import { Recurrent } from '../src/layers/recurrent';
 import { disposeAll } from '../src/layers/param';
+import { TracedSteps, tracedStepsUnavailable } from '../src/backend/tfFunction';
+import { EncoderMimi } from '../src/models/mimi/encoderMimi';
+import { EncoderCPC } from '../src/models/cpc/encoderCpc';
+import { MIMI_TINY_OVERRIDES } from '../src/models/mimi/mimiConfig';
+import { WeightStore, openWeights } from '../src/weights/store';
+import { buildFromManifest, readManifest } from '../src/weights/detweights';
+import { goldenPath } from './helpers/golden';
 
 const installed = resolveNative('tensorflow') !== null;
 const required = process.env.MAAI_REQUIRE_TENSORFLOW === '1';
@@ -154,5 +161,114 @@ function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
     });
     expect(got[2].length).toBe(0);
     got.slice(0, 2).forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
+  });
+});
+
+(installed ? describe : describe.skip)('traced steps: a whole step as one TensorFlow function', () => {
+  const withFunctions = async <T>(on: boolean, f: () => T | Promise<T>): Promise<T> => {
+    const saved = process.env.MAAI_TF_FUNCTIONS;
+    process.env.MAAI_TF_FUNCTIONS = on ? '1' : '0';
+    try {
+      return await f();
+    } finally {
+      if (saved === undefined) delete process.env.MAAI_TF_FUNCTIONS;
+      else process.env.MAAI_TF_FUNCTIONS = saved;
+    }
+  };
+
+  it('is available on the addon setup-backend builds', async () => {
+    await setBackend('tensorflow');
+    expect(tracedStepsUnavailable()).toBeNull();
+    await withFunctions(false, () => expect(tracedStepsUnavailable()).toBe('MAAI_TF_FUNCTIONS=0'));
+  });
+
+  it('runs a traced step as one function with the eager outputs; retraces on new shapes and replaced weights; refuses data reads', async () => {
+    await setBackend('tensorflow');
+    const w = tf.variable(tf.tensor2d(values(4 * 6, 21), [4, 6]), false);
+    // Host scalars, reshapes, a multi-output split, concat, a fused kernel replacement (matMul) and LayerNorm.
+    const ln = new LayerNorm(6, tf.tensor1d(values(6, 22)), tf.tensor1d(values(6, 23)));
+    const fn = ([x, s]: tf.Tensor[]) => {
+      const h = ln.forward(tf.matMul(tf.reshape(x, [-1, 4]), w));
+      const [a, b] = tf.split(h, [2, 4], 1);
+      return [tf.concat([tf.mul(b, 0.5), tf.add(a, s)], 1), tf.relu(a)];
+    };
+    const traced = new TracedSteps();
+    const x = tf.tensor3d(values(2 * 3 * 4, 24), [2, 3, 4]);
+    const s = tf.tensor2d(values(6 * 2, 25), [6, 2]);
+    const eager = fn([x, s]).map((t) => t.dataSync().slice());
+    const before = tf.memory().numTensors;
+    for (let call = 0; call < 3; call++) {
+      const out = traced.run('toy', [x, s], fn);
+      out.forEach((t, i) => expect(rel(t.dataSync(), eager[i])).toBeLessThan(1e-6));
+      tf.dispose(out);
+    }
+    expect(traced.lastFallback).toBeNull();
+    expect(traced.compiledCalls).toBe(2); // the first call traced (eagerly), the next two ran the function
+    expect(tf.memory().numTensors).toBe(before);
+
+    // Another input shape: a new trace, then the function.
+    const x2 = tf.tensor3d(values(1 * 6 * 4, 26), [1, 6, 4]);
+    tf.dispose(traced.run('toy', [x2, s], fn));
+    const o2 = traced.run('toy', [x2, s], fn);
+    expect(traced.compiledCalls).toBe(3);
+    const e2 = fn([x2, s]);
+    expect(rel(o2[0].dataSync(), e2[0].dataSync())).toBeLessThan(1e-6);
+    tf.dispose([...o2, ...e2]);
+
+    // A replaced weight (assign gives the variable a new handle; the old one is deleted): traced again.
+    w.assign(tf.tensor2d(values(4 * 6, 27), [4, 6]));
+    const o3 = traced.run('toy', [x, s], fn);
+    const e3 = fn([x, s]);
+    expect(traced.compiledCalls).toBe(3);
+    expect(rel(o3[0].dataSync(), e3[0].dataSync())).toBeLessThan(1e-6);
+    expect(rel(o3[0].dataSync(), eager[0])).toBeGreaterThan(1e-2);
+    tf.dispose([...o3, ...e3]);
+
+    // A step that reads tensor data cannot be a function: it stays eager and says why.
+    const reads = ([a]: tf.Tensor[]) => [tf.mul(a, a.dataSync()[0])];
+    for (let i = 0; i < 2; i++) tf.dispose(traced.run('reads', [x], reads));
+    expect(traced.lastFallback).toMatch(/reads tensor data/);
+    expect(traced.compiledCalls).toBe(3);
+    // Off by environment: always eager.
+    await withFunctions(false, () => tf.dispose(traced.run('toy', [x, s], fn)));
+    expect(traced.compiledCalls).toBe(3);
+    tf.dispose([x, x2, s, w, ...ln.variables()]);
+  });
+
+  it('Mimi and CPC streams give the eager outputs with their steps traced, without growing memory', async () => {
+    await setBackend('tensorflow');
+    const mimiStore = await openWeights(goldenPath('weights', 'mimi_tiny_weights.safetensors'));
+    const cpcStore = WeightStore.fromTensors(buildFromManifest(readManifest(goldenPath('weights', 'cpc_lstm_manifest.json'))));
+    const sig = Float32Array.from(values(16000 * 4, 31), (v) => 0.3 * v);
+    const run = (enc: EncoderMimi | EncoderCPC, steps: number) => {
+      const st = enc.stream();
+      const { window: win, shift: emit } = enc.callWindow();
+      const out: number[] = [];
+      let tensorsAfterWarmup = 0;
+      for (let i = 0; i < steps; i++) {
+        const y = st.step(sig.subarray(i * emit, i * emit + win));
+        out.push(...y.dataSync());
+        y.dispose();
+        if (i === steps - 6) tensorsAfterWarmup = tf.memory().numTensors;
+      }
+      expect(tf.memory().numTensors).toBe(tensorsAfterWarmup);
+      return Float32Array.from(out);
+    };
+    for (const make of [() => EncoderMimi.load(mimiStore, { frameHz: 12.5, config: MIMI_TINY_OVERRIDES }), () => EncoderCPC.load(cpcStore)]) {
+      const eager = await withFunctions(false, () => {
+        const enc = make();
+        const y = run(enc, 30);
+        enc.dispose();
+        return y;
+      });
+      const enc = make();
+      const y = run(enc, 30);
+      const traced = (enc as unknown as { traced: TracedSteps }).traced ?? (enc as unknown as { model: { traced: TracedSteps } }).model.traced;
+      expect(traced.lastFallback).toBeNull();
+      expect(traced.compiledCalls).toBeGreaterThan(15);
+      expect(y.length).toBe(eager.length);
+      expect(rel(y, eager)).toBeLessThan(1e-5);
+      enc.dispose();
+    }
   });
 });

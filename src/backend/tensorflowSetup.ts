@@ -18,6 +18,7 @@ import { NATIVE_PACKAGES, NativeBackend, hostedPackageDir, nativeHostDir, tfjsCo
 import { resolvePackage } from './resolvePackage';
 import { extractZipEntry, listZip, readZipEntry, ZipEntry } from './zipArchive';
 import { STDERR_GUARD_FILE, buildStderrGuard } from './stderrGuard';
+import { BINDING_PATCH_VERSION, patchBinding } from './bindingPatch';
 
 export class SetupError extends BackendError {
   constructor(message: string) {
@@ -270,6 +271,8 @@ interface Stamp {
   wheelSize: number;
   wheelMtime: number;
   node?: string;
+  /** BINDING_PATCH_VERSION the addon was built with (0 or absent: unpatched). */
+  patch?: number;
 }
 
 /** Runs every step; see the file comment. Throws SetupError naming what is missing. */
@@ -358,10 +361,12 @@ export async function setupTensorflowBackend(o: SetupOptions = {}): Promise<Setu
     }
   }
 
-  // 4. The addon, built from source against this Node's headers.
+  // 4. The addon, built from source against this Node's headers, with the binding patch (bindingPatch.ts).
   let addon = findAddon(pkgDir);
   const builtFor = stamp?.node;
-  if (!o.force && addon && !depsChanged && builtFor === process.versions.modules) skipped.push('addon build');
+  const patch = patchBinding(pkgDir) ? BINDING_PATCH_VERSION : 0;
+  if (!patch) log('note: tfjs-node\'s binding sources are not the expected ones; built without traced steps (every kernel an eager op)');
+  if (!o.force && addon && !depsChanged && builtFor === process.versions.modules && (stamp?.patch ?? 0) === patch) skipped.push('addon build');
   else if (!wheel) {
     log(`[2-3/4] ${pkg}'s own install script (downloads libtensorflow from storage.googleapis.com)`);
     run(process.execPath, ['scripts/install.js', o.gpu ? 'gpu' : 'cpu', 'download'], { cwd: pkgDir, logFile, what: `${pkg}'s install script (network)`, env: { ...process.env, npm_config_build_from_source: 'true' } });
@@ -387,7 +392,7 @@ export async function setupTensorflowBackend(o: SetupOptions = {}): Promise<Setu
     addon = findAddon(pkgDir);
     if (addon) {
       const s = readJson<Stamp>(stampFile);
-      if (s) fs.writeFileSync(stampFile, JSON.stringify({ ...s, node: process.versions.modules }) + '\n');
+      if (s) fs.writeFileSync(stampFile, JSON.stringify({ ...s, node: process.versions.modules, patch }) + '\n');
     }
   }
   if (!addon) throw new SetupError(`the ${pkg} addon was not built (log: ${logFile})`);

@@ -111,6 +111,16 @@ export class MimiAttention implements Module {
     });
   }
 
+  /**
+   * Whether forward() projects through the variables (training) or the fused copy (inference), and the fused copy
+   * made current: a traced step (backend/tfFunction.ts) captures the copy, so the model calls this before each step.
+   */
+  usesFusedQkv(): boolean {
+    if (this.qProj.weightT.trainable || this.kProj.weightT.trainable || this.vProj.weightT.trainable) return false;
+    this.fusedQkv();
+    return true;
+  }
+
   /** Frees the fused q/k/v copy (not a variable); the variables are freed by their owner. */
   disposeFused(): void {
     this.fused?.t.dispose();

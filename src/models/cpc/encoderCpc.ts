@@ -17,6 +17,7 @@ import { checkWave, toWaveTensor } from '../input';
 import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples, progressReporter } from '../offline';
 import { cpcForwardChunked } from './cpcChunked';
 import { tidyTyped } from '../../util/tidy';
+import { TracedSteps } from '../../backend/tfFunction';
 import type { AudioEncoder, CallWindow, CallWindowOptions, EncoderStream, WaveInput } from '../../pipeline/types';
 import { callWindowFor } from '../../pipeline/realtimeLoop';
 
@@ -38,6 +39,8 @@ export class EncoderCPC implements AudioEncoder {
   readonly downsampleRatio = 320;
   /** Frames per second of the offline output (16000 / downsample_ratio = 50). */
   readonly frameHz = 50;
+  /** Streaming calls as TensorFlow functions (native backend only; see backend/tfFunction.ts). */
+  readonly traced = new TracedSteps();
   private frozen = true;
 
   constructor(
@@ -183,7 +186,14 @@ export class EncoderCPC implements AudioEncoder {
           `EncoderCPC.step: state is h [${state.h.shape}]${state.c ? ` c [${state.c.shape}]` : ''}; this ${this.arMode} needs h${this.arMode === 'LSTM' ? ' and c' : ''} of [batch, ${H}]`,
         );
       }
-      return this.run(x, state);
+      // On the native TensorFlow backend the whole call runs as one traced function (backend/tfFunction.ts).
+      const ins = state ? (state.c ? [x, state.h, state.c] : [x, state.h]) : [x];
+      const outs = this.traced.run(state ? 'cpc step' : 'cpc first step', ins, ([w, h, c]) => {
+        const r = this.run(w as tf.Tensor3D, h ? { h: h as tf.Tensor2D, ...(c ? { c: c as tf.Tensor2D } : {}) } : null);
+        return r.state.c ? [r.y, r.state.h, r.state.c] : [r.y, r.state.h];
+      });
+      const [y, h, c] = outs as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D | undefined];
+      return { y, state: c ? { h, c } : { h } };
     } finally {
       if (x !== window) x.dispose();
     }

@@ -15,6 +15,7 @@ import { WeightStore } from '../../weights/store';
 import { RawTensor } from '../../weights/types';
 import { MimiConfig, downsampleKernel, downsampleStride, mimiFrameSize } from './mimiConfig';
 import { SeanetEncoder } from './seanet';
+import { TracedSteps } from '../../backend/tfFunction';
 import { firstNonFinite } from '../../util/finite';
 import { FlatState, contractPositions, flatStateEntries, flatStatePosition, onnxPadCacheName, onnxPastName, rotateSlots } from './onnxContract';
 
@@ -50,6 +51,8 @@ export interface MimiCoreOutputs {
 
 export class MimiModel {
   readonly kvCache: StaticSlidingWindowCache;
+  /** The streaming step's parts as TensorFlow functions (native backend only; see backend/tfFunction.ts). */
+  readonly traced = new TracedSteps();
 
   constructor(
     readonly config: MimiConfig,
@@ -125,12 +128,30 @@ export class MimiModel {
     if (chunk.shape[0] !== state.batch) throw new RangeError(`Mimi step: chunk batch ${chunk.shape[0]} != state batch ${state.batch}`);
     return tidyTyped<{ y: tf.Tensor3D; state: MimiState }>(() => {
       const nEnc = this.encoder.convs.length;
-      const s = this.encoder.step(chunk, state.padCaches.slice(0, nEnc));
-      const n = s.y.shape[1];
-      const t = this.encoderTransformer.step(s.y, state.position, this.kvCache, state.kv);
-      const d = this.downsample.step(t.y, state.padCaches[nEnc]);
-      const next: MimiState = { padCaches: [...s.caches, d.cache], kv: t.states, position: state.position + n, batch: state.batch };
-      return { y: d.y, state: next };
+      // On the native TensorFlow backend each part runs as one traced function (backend/tfFunction.ts); the
+      // attention's fused q/k/v copies are made current first, and the key says which projection path runs.
+      const fused = this.encoderTransformer.layers.map((l) => (l.selfAttn.usesFusedQkv() ? 1 : 0)).join('');
+      const [seanet, ...encCaches] = this.traced.run('seanet', [chunk, ...state.padCaches.slice(0, nEnc)], ([x, ...caches]) => {
+        const s = this.encoder.step(x as tf.Tensor3D, caches as tf.Tensor3D[]);
+        return [s.y, ...s.caches];
+      });
+      const n = (seanet as tf.Tensor3D).shape[1];
+      const W = this.kvCache.capacity;
+      const ctx = this.encoderTransformer.stepContext(state.position, n, this.kvCache);
+      const L = state.kv.length;
+      const part = (ins: tf.Tensor[]) => {
+        const kv = Array.from({ length: L }, (_, i) => ({ keys: ins[4 + 2 * i] as tf.Tensor4D, values: ins[5 + 2 * i] as tf.Tensor4D }));
+        const t = this.encoderTransformer.step(ins[0] as tf.Tensor3D, state.position, this.kvCache, kv, { ...ctx, cos: ins[1] as tf.Tensor2D, sin: ins[2] as tf.Tensor2D, mask: ins[3] as tf.Tensor2D });
+        const d = this.downsample.step(t.y, ins[4 + 2 * L] as tf.Tensor3D);
+        return [d.y, d.cache, ...t.states.flatMap((s) => [s.keys, s.values])];
+      };
+      const ins = [seanet, ctx.cos, ctx.sin, ctx.mask, ...state.kv.flatMap((s) => [s.keys, s.values]), state.padCaches[nEnc]];
+      // Once the KV buffer is full every call runs the same ops (positions enter only through cos / sin / mask);
+      // before that the cache update depends on the position, so those first calls stay eager.
+      const [y, dCache, ...kvFlat] = state.position >= W ? this.traced.run(`transformer+downsample ${fused}`, ins, part) : part(ins);
+      const kv = Array.from({ length: L }, (_, i) => ({ keys: kvFlat[2 * i] as tf.Tensor4D, values: kvFlat[2 * i + 1] as tf.Tensor4D }));
+      const next: MimiState = { padCaches: [...(encCaches as tf.Tensor3D[]), dCache as tf.Tensor3D], kv, position: state.position + n, batch: state.batch };
+      return { y: y as tf.Tensor3D, state: next };
     });
   }
 

@@ -90,18 +90,22 @@ export class MimiTransformer implements Module {
     });
   }
 
+  /** What a streaming call of L frames at absolute positions start .. start+L-1 attends with (host-made tensors). */
+  stepContext(start: number, L: number, kv: StaticSlidingWindowCache): AttentionContext {
+    const { cos, sin } = this.rope.tables(start, L);
+    const span = kv.span(start, L);
+    const mask = slidingWindowMask(start, L, span.kvOffset, span.length, this.config.sliding_window, span.maskedPrefix);
+    return { rope: this.rope, cos, sin, mask };
+  }
+
   /** Streaming: x at absolute positions start .. start+L-1 through the per-layer caches. */
-  step(x: tf.Tensor3D, start: number, kv: StaticSlidingWindowCache, states: KVLayerState[]): { y: tf.Tensor3D; states: KVLayerState[] } {
+  step(x: tf.Tensor3D, start: number, kv: StaticSlidingWindowCache, states: KVLayerState[], ctx?: AttentionContext): { y: tf.Tensor3D; states: KVLayerState[] } {
     return tidyTyped<{ y: tf.Tensor3D; states: KVLayerState[] }>(() => {
-      const L = x.shape[1];
-      const { cos, sin } = this.rope.tables(start, L);
-      const span = kv.span(start, L);
-      const mask = slidingWindowMask(start, L, span.kvOffset, span.length, this.config.sliding_window, span.maskedPrefix);
-      const ctx = { rope: this.rope, cos, sin, mask };
+      const c = ctx ?? this.stepContext(start, x.shape[1], kv);
       let h = x;
       const next: KVLayerState[] = [];
       this.layers.forEach((layer, i) => {
-        const r = layer.forward(h, ctx, start, { kv, state: states[i] });
+        const r = layer.forward(h, c, start, { kv, state: states[i] });
         h = r.y;
         next.push(r.next!);
       });
