@@ -29,12 +29,22 @@ const GROUPS: ReadonlyArray<[keyof VapCache, CacheKey, CacheKey]> = [
   ['cross', 'cross1_c', 'cross2_c'],
 ];
 
-function allKV(c: VapCache): tf.Tensor4D[] {
+/** Every tensor of a cache, in a fixed order (group, layer, k then v). */
+export function cacheTensors(c: VapCache): tf.Tensor4D[] {
   return GROUPS.flatMap(([g]) => c[g].flatMap((kv) => [kv.k, kv.v]));
 }
 
+/** The inverse of cacheTensors for a cache with the layer counts of `like`. */
+export function cacheFromTensors(ts: tf.Tensor4D[], like: VapCache): VapCache {
+  const out = {} as VapCache;
+  let i = 0;
+  for (const [g] of GROUPS) out[g] = like[g].map(() => ({ k: ts[i++], v: ts[i++] }));
+  if (i !== ts.length) throw new RangeError(`VAP cache: ${ts.length} tensors for a cache of ${i}`);
+  return out;
+}
+
 export function disposeCache(c: VapCache | null): void {
-  if (c) tf.dispose(allKV(c));
+  if (c) tf.dispose(cacheTensors(c));
 }
 
 /** Frames held (the same in every tensor). */

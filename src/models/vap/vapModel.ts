@@ -13,7 +13,8 @@ import { WeightStore } from '../../weights/store';
 import { GPT, GPTStereo } from './gpt';
 import { ObjectiveVAP, VapProbabilities } from './objective';
 import { VapConfig } from './vapConfig';
-import { VapCache, disposeCache, importCache, exportCache, trimCache } from './vapCache';
+import { VapCache, cacheFromTensors, cacheTensors, disposeCache, importCache, exportCache, trimCache } from './vapCache';
+import { TracedSteps } from '../../backend/tfFunction';
 import { RawTensor } from '../../weights/types';
 
 /** Every per-frame output of one call, [B, T, ...]. */
@@ -51,6 +52,9 @@ export function disposeOutput(o: VapOutput): void {
 }
 
 export class VapGPT implements Module {
+  /** Streaming steps as TensorFlow functions (native backend only; see backend/tfFunction.ts). */
+  readonly traced = new TracedSteps();
+
   constructor(
     readonly config: VapConfig,
     readonly arChannel: GPT,
@@ -125,10 +129,23 @@ export class VapGPT implements Module {
    * cache is left as it was (the caller disposes it); a failing step changes nothing.
    */
   step(x1: tf.Tensor3D, x2: tf.Tensor3D, cache: VapCache | null): { out: VapOutput; cache: VapCache } {
-    const r = this.forward(x1, x2, cache);
-    const trimmed = trimCache(r.cache, this.config.contextLimit - 1);
-    disposeCache(r.cache);
-    return { out: r.out, cache: trimmed };
+    const eager = (a: tf.Tensor3D, b: tf.Tensor3D, c: VapCache | null) => {
+      const r = this.forward(a, b, c);
+      const trimmed = trimCache(r.cache, this.config.contextLimit - 1);
+      disposeCache(r.cache);
+      return { out: r.out, cache: trimmed };
+    };
+    if (!cache) return eager(x1, x2, null);
+    this.check(x1, x2, cache);
+    // On the native TensorFlow backend the step runs as one traced function (backend/tfFunction.ts): inputs x1, x2
+    // and the cache's tensors, outputs every VapOutput field (VAP_OUTPUT_NAMES order) and the trimmed cache.
+    const outs = this.traced.run('vap step', [x1, x2, ...cacheTensors(cache)], ([a, b, ...kv]) => {
+      const r = eager(a as tf.Tensor3D, b as tf.Tensor3D, cacheFromTensors(kv as tf.Tensor4D[], cache));
+      return [...VAP_OUTPUT_NAMES.map(([k]) => r.out[k]), ...cacheTensors(r.cache)];
+    });
+    const out = {} as VapOutput;
+    VAP_OUTPUT_NAMES.forEach(([k], i) => ((out as unknown as Record<string, tf.Tensor>)[k] = outs[i]));
+    return { out, cache: cacheFromTensors(outs.slice(VAP_OUTPUT_NAMES.length) as tf.Tensor4D[], cache) };
   }
 
   exportCache(cache: VapCache): Array<[string, RawTensor]> {
