@@ -1,6 +1,6 @@
 // Peak RSS of a user-like process holding the full Mimi: load its weights from a safetensors file, run 200 streaming
 // steps, encode 10 s offline. Prints RSS after each phase.
-// Usage: node scripts/run-ts.mjs bench/rssMimi.ts [MIMI.safetensors]
+// Usage: node scripts/run-ts.mjs bench/rssMimi.ts [MIMI.safetensors] [--backend wasm|tensorflow|...] (default wasm)
 // Without a file, the deterministic full-size weights are written to a temporary safetensors file by a child
 // process first, so that building them does not count in this process's RSS.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { setBackend } from '../src/backend';
+import { BackendName, setBackend } from '../src/backend';
 import { EncoderMimi } from '../src/models/mimi/encoderMimi';
 import { openWeights } from '../src/weights/store';
 import { benchSignal } from '../src/bench/bench';
@@ -24,7 +24,7 @@ const rss = (l: string) =>
     fs.writeFileSync(process.argv[3], writeSafetensors(buildFromManifest(readManifest(MANIFEST))));
     return;
   }
-  let file = process.argv[2];
+  let file = process.argv[2]?.startsWith('--') ? undefined : process.argv[2];
   let temp: string | null = null;
   if (!file) {
     temp = path.join(os.tmpdir(), `maai-rss-${process.pid}.safetensors`);
@@ -33,7 +33,8 @@ const rss = (l: string) =>
     file = temp;
   }
   try {
-    await setBackend('wasm');
+    const b = process.argv.indexOf('--backend');
+    console.log(`backend ${await setBackend((b > 0 ? process.argv[b + 1] : 'wasm') as BackendName)}`);
     rss('start');
     const enc = EncoderMimi.load(await openWeights(file), { frameHz: 12.5 });
     rss('loaded');

@@ -3,6 +3,7 @@
  * steps of backend/tfFunction.ts:
  *  - maaiAddFunctionDef(Uint8Array): registers a serialized FunctionDef with the binding's eager context
  *    (TFE_ContextAddFunctionDef), so that executeOp can run it by name as one op;
+ *  - maaiRemoveFunction(name): removes it again (TFE_ContextRemoveFunction), when its model is disposed;
  *  - maaiGetAllOpList(): the serialized OpList of the linked TensorFlow (TF_GetAllOpList), for output argument names.
  * The edit is textual, made on pristine copies (`*.orig` beside the sources), and idempotent; tfjs-node's own
  * code is unchanged otherwise. A stock
@@ -12,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Bumped when the patch changes, so that setup-backend rebuilds an addon built with an older one. */
-export const BINDING_PATCH_VERSION = 1;
+export const BINDING_PATCH_VERSION = 2;
 
 const MARKER = '// maai-encoder binding patch';
 
@@ -51,6 +52,28 @@ static napi_value MaaiAddFunctionDef(napi_env env, napi_callback_info info) {
   return undefined_value;
 }
 
+static napi_value MaaiRemoveFunction(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_value js_this;
+  napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  char name[256];
+  size_t length = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, args[0], name, sizeof(name), &length) != napi_ok) {
+    NAPI_THROW_ERROR(env, "maaiRemoveFunction() expects a function name");
+    return nullptr;
+  }
+  TFJSBackend *const backend = GetTFJSBackend(env);
+  if (!backend) return nullptr;
+  TF_AutoStatus tf_status;
+  TFE_ContextRemoveFunction(backend->tfe_context_, name, tf_status.status);
+  ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
+  napi_value undefined_value;
+  napi_get_undefined(env, &undefined_value);
+  return undefined_value;
+}
+
 static napi_value MaaiGetAllOpList(napi_env env, napi_callback_info info) {
   TF_Buffer *op_list = TF_GetAllOpList();
   napi_value result;
@@ -68,6 +91,8 @@ const LAST_EXPORT = `      {"getNumOfTensors", nullptr, GetNumOfTensors, nullptr
        nullptr, napi_default, nullptr},`;
 const NEW_EXPORTS = `
       {"maaiAddFunctionDef", nullptr, MaaiAddFunctionDef, nullptr, nullptr,
+       nullptr, napi_default, nullptr},
+      {"maaiRemoveFunction", nullptr, MaaiRemoveFunction, nullptr, nullptr,
        nullptr, napi_default, nullptr},
       {"maaiGetAllOpList", nullptr, MaaiGetAllOpList, nullptr, nullptr,
        nullptr, napi_default, nullptr},`;

@@ -39,6 +39,7 @@ interface Binding {
   deleteTensor(id: number): void;
   maaiAddFunctionDef?: (def: Uint8Array) => void;
   maaiGetAllOpList?: () => Uint8Array;
+  maaiRemoveFunction?: (name: string) => void;
   [k: string]: unknown;
 }
 
@@ -63,8 +64,8 @@ export function tracedStepsUnavailable(): string | null {
   const name = tf.getBackend();
   if (name !== 'tensorflow') return `backend ${name}`;
   const be = tf.backend() as unknown as NodeBackend;
-  if (typeof be.binding?.maaiAddFunctionDef !== 'function' || typeof be.binding?.maaiGetAllOpList !== 'function') {
-    return 'the tfjs-node addon lacks maaiAddFunctionDef (not built by maai-encoder setup-backend)';
+  if (typeof be.binding?.maaiAddFunctionDef !== 'function' || typeof be.binding?.maaiGetAllOpList !== 'function' || typeof be.binding?.maaiRemoveFunction !== 'function') {
+    return 'the tfjs-node addon lacks the maai* functions (build it with: maai-encoder setup-backend tensorflow)';
   }
   return null;
 }
@@ -284,9 +285,20 @@ export class TracedSteps {
   /** Calls run as one function (for tests and profiles). */
   compiledCalls = 0;
 
-  /** Forget every compiled function (the functions stay registered with TensorFlow; they are small). */
+  /** Forgets every compiled function and removes it from TensorFlow's eager context (a model's dispose calls this). */
   clear(): void {
+    for (const c of this.fns.values()) if (c !== 'eager') this.remove(c.fn.name);
     this.fns.clear();
+  }
+
+  private remove(name: string): void {
+    if (tf.getBackend() !== 'tensorflow') return;
+    const be = tf.backend() as unknown as NodeBackend;
+    try {
+      be.binding.maaiRemoveFunction?.(name);
+    } catch {
+      // already gone (another engine or a reloaded backend): nothing to free
+    }
   }
 
   run(key: string, inputs: tf.Tensor[], step: (inputs: tf.Tensor[]) => tf.Tensor[]): tf.Tensor[] {
@@ -311,6 +323,7 @@ export class TracedSteps {
         this.compiledCalls++;
         return metas.map((m) => be.createOutputTensor(m));
       }
+      this.remove(c.fn.name);
       this.fns.delete(full);
     }
     return this.trace(be, full, inputs, ids, fn);

@@ -1,7 +1,9 @@
 import { runBench } from '../../bench/bench';
 import { UsageError, num, parseArgs, str } from '../args';
 import { BACKEND_FLAG, useBackend } from './common';
-import { wasmThreads } from '../../backend';
+import * as os from 'node:os';
+import { tensorflowThreads, wasmThreads } from '../../backend';
+import { tracedStepsUnavailable } from '../../backend/tfFunction';
 import type { Command } from './command';
 
 export const bench: Command = {
@@ -21,7 +23,14 @@ export const bench: Command = {
     const backend = await useBackend(p);
     const log = (l: string) => process.stdout.write(l + '\n');
     const th = backend === 'wasm' ? await wasmThreads() : null;
-    log(`backend ${backend}${th ? ` (${th.threads} thread${th.threads > 1 ? 's' : ''})` : ''}`);
+    // TensorFlow's intra-op pool: as asked (--threads / TF_NUM_INTRAOP_THREADS), else its default, the CPU count.
+    const native = backend === 'tensorflow' || backend === 'cuda';
+    const tfThreads = native ? (tensorflowThreads() ?? os.cpus().length) : null;
+    const traced = native ? tracedStepsUnavailable() : null;
+    log(
+      `backend ${backend}${th ? ` (${th.threads} thread${th.threads > 1 ? 's' : ''})` : ''}` +
+        (tfThreads ? ` (${tfThreads} intra-op threads; traced steps ${traced ? `off: ${traced}` : 'on'})` : ''),
+    );
     const r = await runBench({
       calls: num(p, 'calls', 100),
       runs: num(p, 'runs', 5),
@@ -30,6 +39,10 @@ export const bench: Command = {
       log,
     });
     if (th) r.wasm_threads = th.threads;
+    if (tfThreads) {
+      r.tf_threads = tfThreads;
+      r.tf_traced_steps = traced ? 'off' : 'on';
+    }
     if (p.flags.json) log(JSON.stringify(r));
     return 0;
   },

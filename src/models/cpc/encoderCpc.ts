@@ -235,6 +235,7 @@ export class EncoderCPC implements AudioEncoder {
   }
 
   dispose(): void {
+    this.traced.clear();
     disposeAll(this.variables());
   }
 }

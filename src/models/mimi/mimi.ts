@@ -246,6 +246,7 @@ export class MimiModel {
   }
 
   dispose(): void {
+    this.traced.clear();
     disposeAll(this.variables());
     for (const l of this.encoderTransformer.layers) l.selfAttn.disposeFused();
   }

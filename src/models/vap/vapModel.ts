@@ -162,6 +162,7 @@ export class VapGPT implements Module {
   }
 
   dispose(): void {
+    this.traced.clear();
     for (const l of [...this.arChannel.layers, ...this.ar.layers]) for (const a of l.attentions()) a.disposeBias();
     disposeAll(this.variables());
     this.objective.dispose();
