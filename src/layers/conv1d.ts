@@ -95,7 +95,10 @@ export class Conv1d implements Module {
       const g = this.groups;
       const ig = this.inChannels / g;
       const xp = left > 0 || right > 0 ? tf.pad(x, [[0, 0], [left, right], [0, 0]]) : x;
-      const x4 = tf.reshape(xp, [B, 1, T + left + right, C]) as tf.Tensor4D;
+      // The batch rows as the image height (kernel height 1, so rows never mix): the same arithmetic as a batch of
+      // B images, and faster for B > 1 (TensorFlow's oneDNN conv with a 512 -> 1024 k16 filter: 9.9 ms for 2 rows
+      // as height against 25.7 ms as a batch of 2; wasm 3.1 against 3.8 ms).
+      const x4 = tf.reshape(xp, [1, B, T + left + right, C]) as tf.Tensor4D;
       const parts = this.weights.map((w, i) =>
         tf.fused.conv2d({
           x: g === 1 ? x4 : (tf.slice(x4, [0, 0, 0, i * ig], [-1, -1, -1, ig]) as tf.Tensor4D),

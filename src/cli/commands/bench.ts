@@ -11,7 +11,8 @@ export const bench: Command = {
   help:
     'Usage: maai-encoder bench [--backend B] [--encoder cpc|mimi|vap|all] [--calls 100] [--runs 5] [--seconds 10] [--json]\n\n' +
     'Runs full-size CPC and Mimi (deterministic weights) on a synthetic signal: ms per streaming call (median,\n' +
-    'p95, min, max; --runs runs of --calls calls after warm-up, the median of the run medians), offline real-time factor on --seconds of audio (median of\n' +
+    'p95, min, max; --runs runs of --calls calls after warm-up, the median of the run medians; Mimi after the 130 calls\n' +
+    'that fill its KV buffer, whose mean is mimi_stream_first10s_ms_mean), offline real-time factor on --seconds of audio (median of\n' +
     '--runs), weight load time from safetensors, peak RSS. With --json the last line is one JSON object.\n' +
     '--encoder vap (part of all): MaAI\'s two-channel VAP pipeline (CPC + VAP, full Mimi + VAP, Maai\'s default 20 s\n' +
     'context, timed once the cache is full), ms per 100 ms of audio on both channels (vap_cpc_stream_ms_median,\n' +
