@@ -148,6 +148,19 @@ function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
     got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-5));
   });
 
+  it('GatherV2 without the host read of the indices: equal on any axis; an out-of-range index is still an error', async () => {
+    const [got, ref] = await both(() => {
+      const x = tf.tensor4d(values(2 * 3 * 5 * 4, 17), [2, 3, 5, 4]);
+      const idx = tf.tensor1d([4, 0, 2, 2, 1], 'int32');
+      return [tf.gather(x, idx, 2), tf.gather(x, tf.tensor1d([1, 0], 'int32'), 0), tf.gather(x, tf.tensor1d([3, 0, 1], 'int32'), 3)];
+    });
+    got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(ref[i])));
+    await setBackend('tensorflow');
+    const x = tf.tensor2d(values(6, 18), [2, 3]);
+    expect(() => tf.gather(x, tf.tensor1d([0, 3], 'int32'), 1).dataSync()).toThrow(/3/);
+    x.dispose();
+  });
+
   it('LayerNorm as one fused kernel equals the plain ops, any rank and row count', async () => {
     await setBackend('tensorflow');
     expect(hasLayerNorm()).toBe(true);

@@ -14,6 +14,9 @@
  *   training mode over a [1, rows, features, 1] NCHW view (each row a "channel": its mean and population
  *   variance), then the affine weight and bias: 5 kernels instead of ~10 (measured 0.76 ms against 3.3 ms for a
  *   2 x 512 input on the loaded 2-core machine).
+ * - GatherV2: tfjs-node reads the indices back to the host to check their range before the op; TensorFlow's CPU
+ *   kernel checks the range itself (an out-of-range index is its error), so the indices go straight to the op.
+ *   That keeps a gather by a host-made index vector inside a traced step (tfFunction.ts); the KV cache uses one.
  * Other backends are untouched. Each replacement is checked against the original kernel (tensorflowBackend.test.ts)
  * and by the golden parity cases on this backend.
  */
@@ -21,7 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** The parts of tfjs-node's NodeJSKernelBackend used here. */
 interface NativeBackend {
-  binding: { TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_FLOAT: number; TF_FLOAT: number; TF_INT32: number };
+  binding: { TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_ATTR_STRING: number; TF_ATTR_FLOAT: number; TF_ATTR_INT: number; TF_FLOAT: number; TF_INT32: number };
   executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[], numOutputs: number): tf.Tensor[];
 }
@@ -82,7 +85,8 @@ export function installTensorflowKernels(): void {
   const matMul0 = original('BatchMatMul');
   const fused0 = original('_FusedMatMul');
   const mean0 = original('Mean');
-  if (!matMul0 || !fused0 || !mean0) return; // not tfjs-node's kernel set: leave it alone
+  const gather0 = original('GatherV2');
+  if (!matMul0 || !fused0 || !mean0 || !gather0) return; // not tfjs-node's kernel set: leave it alone
   installed = true;
   const replace = (name: string, kernelFunc: KernelFn) => {
     tf.unregisterKernel(name, BACKEND);
@@ -194,6 +198,26 @@ export function installTensorflowKernels(): void {
       tf.dispose([x4, ...outs, n, scaled]);
       return y;
     }) as unknown as tf.KernelFunc,
+  });
+
+  replace('GatherV2', (args) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
+    if (indices.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) return gather0(args);
+    // tfjs' own shape checks (they read shapes only).
+    tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, axis, batchDims);
+    const be = args.backend as NativeBackend;
+    const B = be.binding;
+    return be.executeSingleOutput(
+      'GatherV2',
+      [
+        { name: 'batch_dims', type: B.TF_ATTR_INT, value: batchDims },
+        { name: 'Tparams', type: B.TF_ATTR_TYPE, value: x.dtype === 'int32' ? B.TF_INT32 : B.TF_FLOAT },
+        { name: 'Tindices', type: B.TF_ATTR_TYPE, value: B.TF_INT32 },
+        { name: 'Taxis', type: B.TF_ATTR_TYPE, value: B.TF_INT32 },
+      ],
+      [x, indices, constant(`axis scalar ${axis}`, () => tf.scalar(axis, 'int32'))],
+    );
   });
 
   replace('Mean', (args) => {

@@ -11,17 +11,23 @@ import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
 import { Module } from './param';
 import { WeightStore } from '../weights/store';
 
-/** Additive mask [Lq, Lk]: 0 where allowed, -Infinity elsewhere (softmax turns it into exact zeros). */
-export function slidingWindowMask(qStart: number, qLen: number, kvStart: number, kvLen: number, window: number, maskedPrefix = 0): tf.Tensor2D {
+/** Additive mask [Lq, Lk] over keys at absolute `positions` (-1 = hidden): 0 where allowed, -Infinity elsewhere. */
+export function slidingWindowMaskAt(qStart: number, qLen: number, positions: ArrayLike<number>, window: number): tf.Tensor2D {
+  const kvLen = positions.length;
   const m = new Float32Array(qLen * kvLen);
   for (let i = 0; i < qLen; i++) {
     const q = qStart + i;
     for (let j = 0; j < kvLen; j++) {
-      const k = kvStart + j;
-      m[i * kvLen + j] = j >= maskedPrefix && k <= q && k > q - window ? 0 : -Infinity;
+      const k = positions[j];
+      m[i * kvLen + j] = k >= 0 && k <= q && k > q - window ? 0 : -Infinity;
     }
   }
   return tf.tensor2d(m, [qLen, kvLen]);
+}
+
+/** The mask over keys at consecutive positions kvStart .. kvStart+kvLen-1 (softmax turns -Infinity into exact 0). */
+export function slidingWindowMask(qStart: number, qLen: number, kvStart: number, kvLen: number, window: number): tf.Tensor2D {
+  return slidingWindowMaskAt(qStart, qLen, Int32Array.from({ length: kvLen }, (_, j) => kvStart + j), window);
 }
 
 /** What every layer's attention needs for one call: RoPE tables and the additive mask over the attended keys. */
@@ -30,6 +36,9 @@ export interface AttentionContext {
   cos: tf.Tensor2D;
   sin: tf.Tensor2D;
   mask: tf.Tensor2D;
+  /** Streaming: which attended slot each KV buffer slot takes next (KVSpan.keep), and the same as an int32 tensor. */
+  kvKeep?: Int32Array;
+  kvKeepTensor?: tf.Tensor1D;
 }
 
 export class MimiAttention implements Module {
@@ -106,7 +115,8 @@ export class MimiAttention implements Module {
       const [qk, v] = tf.split(heads, [2 * H, H], 1) as [tf.Tensor4D, tf.Tensor4D];
       const [q, k] = tf.split(ctx.rope.apply(qk, ctx.cos, ctx.sin), 2, 1) as [tf.Tensor4D, tf.Tensor4D];
       if (!cache) return { y: this.attend(q, k, v, ctx.mask) };
-      const u = cache.kv.update(cache.state, k, v, start);
+      if (!ctx.kvKeep) throw new Error('MimiAttention: a cached call needs ctx.kvKeep (MimiTransformer.stepContext)');
+      const u = cache.kv.update(cache.state, k, v, ctx.kvKeep, ctx.kvKeepTensor);
       return { y: this.attend(q, u.keys, u.values, ctx.mask), next: u.next };
     });
   }

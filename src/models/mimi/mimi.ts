@@ -136,19 +136,18 @@ export class MimiModel {
         return [s.y, ...s.caches];
       });
       const n = (seanet as tf.Tensor3D).shape[1];
-      const W = this.kvCache.capacity;
       const ctx = this.encoderTransformer.stepContext(state.position, n, this.kvCache);
       const L = state.kv.length;
-      const part = (ins: tf.Tensor[]) => {
-        const kv = Array.from({ length: L }, (_, i) => ({ keys: ins[4 + 2 * i] as tf.Tensor4D, values: ins[5 + 2 * i] as tf.Tensor4D }));
-        const t = this.encoderTransformer.step(ins[0] as tf.Tensor3D, state.position, this.kvCache, kv, { ...ctx, cos: ins[1] as tf.Tensor2D, sin: ins[2] as tf.Tensor2D, mask: ins[3] as tf.Tensor2D });
-        const d = this.downsample.step(t.y, ins[4 + 2 * L] as tf.Tensor3D);
+      // Inputs: SEANet frames, the host-made context of this call (RoPE tables, mask, KV gather indices), the KV
+      // buffers and the downsample's cache. Every call runs the same ops (see layers/kvCache.ts).
+      const ins = [seanet, ctx.cos, ctx.sin, ctx.mask, ctx.kvKeepTensor!, ...state.kv.flatMap((s) => [s.keys, s.values]), state.padCaches[nEnc]];
+      const [y, dCache, ...kvFlat] = this.traced.run(`transformer+downsample ${fused}`, ins, ([x, cos, sin, mask, kvKeep, ...rest]) => {
+        const kv = Array.from({ length: L }, (_, i) => ({ keys: rest[2 * i] as tf.Tensor4D, values: rest[2 * i + 1] as tf.Tensor4D }));
+        const c = { ...ctx, cos: cos as tf.Tensor2D, sin: sin as tf.Tensor2D, mask: mask as tf.Tensor2D, kvKeepTensor: kvKeep as tf.Tensor1D };
+        const t = this.encoderTransformer.step(x as tf.Tensor3D, state.position, this.kvCache, kv, c);
+        const d = this.downsample.step(t.y, rest[2 * L] as tf.Tensor3D);
         return [d.y, d.cache, ...t.states.flatMap((s) => [s.keys, s.values])];
-      };
-      const ins = [seanet, ctx.cos, ctx.sin, ctx.mask, ...state.kv.flatMap((s) => [s.keys, s.values]), state.padCaches[nEnc]];
-      // Once the KV buffer is full every call runs the same ops (positions enter only through cos / sin / mask);
-      // before that the cache update depends on the position, so those first calls stay eager.
-      const [y, dCache, ...kvFlat] = state.position >= W ? this.traced.run(`transformer+downsample ${fused}`, ins, part) : part(ins);
+      });
       const kv = Array.from({ length: L }, (_, i) => ({ keys: kvFlat[2 * i] as tf.Tensor4D, values: kvFlat[2 * i + 1] as tf.Tensor4D }));
       const next: MimiState = { padCaches: [...(encCaches as tf.Tensor3D[]), dCache as tf.Tensor3D], kv, position: state.position + n, batch: state.batch };
       return { y: y as tf.Tensor3D, state: next };

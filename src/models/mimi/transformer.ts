@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tidyTyped } from '../../util/tidy';
 import { LayerNorm } from '../../layers/layerNorm';
 import { Linear } from '../../layers/linear';
-import { AttentionContext, MimiAttention, slidingWindowMask } from '../../layers/attention';
+import { AttentionContext, MimiAttention, slidingWindowMask, slidingWindowMaskAt } from '../../layers/attention';
 import { RotaryEmbedding } from '../../layers/rope';
 import { KVLayerState, StaticSlidingWindowCache } from '../../layers/kvCache';
 import { gelu } from '../../layers/activations';
@@ -94,8 +94,8 @@ export class MimiTransformer implements Module {
   stepContext(start: number, L: number, kv: StaticSlidingWindowCache): AttentionContext {
     const { cos, sin } = this.rope.tables(start, L);
     const span = kv.span(start, L);
-    const mask = slidingWindowMask(start, L, span.kvOffset, span.length, this.config.sliding_window, span.maskedPrefix);
-    return { rope: this.rope, cos, sin, mask };
+    const mask = slidingWindowMaskAt(start, L, span.positions, this.config.sliding_window);
+    return { rope: this.rope, cos, sin, mask, kvKeep: span.keep, kvKeepTensor: tf.tensor1d(span.keep, 'int32') };
   }
 
   /** Streaming: x at absolute positions start .. start+L-1 through the per-layer caches. */
