@@ -124,7 +124,7 @@ function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
     got.forEach((g, i) => expect(rel(g, ref[i])).toBeLessThan(1e-6));
   });
 
-  it('an LSTM sequence as one kernel equals the per-step cells, from zero and from a given state', async () => {
+  it('an LSTM sequence as one kernel equals the per-step cells, from zero, from a given state and after new weights', async () => {
     const I = 6;
     const H = 5;
     const make = () =>
@@ -141,7 +141,11 @@ function rel(a: ArrayLike<number>, b: ArrayLike<number>): number {
       const x = tf.tensor3d(values(2 * 7 * I, 10), [2, 7, I]);
       const a = rnn.forward(x, null);
       const b = rnn.forward(tf.tensor3d(values(2 * 3 * I, 11), [2, 3, I]), a.state);
-      const out = [a.y, a.state.h, a.state.c!, b.y, b.state.h, b.state.c!];
+      // New weights (a retrained layer): the prepared TensorFlow-layout copy is made again.
+      rnn.wHhT.assign(tf.tensor2d(values(4 * H * H, 19), [H, 4 * H]));
+      const d = rnn.forward(x, null);
+      const out = [a.y, a.state.h, a.state.c!, b.y, b.state.h, b.state.c!, d.y];
+      rnn.disposePrepared();
       disposeAll(rnn.variables());
       return out;
     });

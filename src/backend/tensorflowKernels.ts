@@ -30,10 +30,26 @@ interface NativeBackend {
 }
 
 /**
- * Kernel name of a whole single-layer LSTM sequence with PyTorch's parameters: inputs x [B, T, I] (T >= 1),
- * h, c [B, H], wIhT [I, 4H], wHhT [H, 4H], bIh, bHh [4H]; outputs y [B, T, H], h, c. Registered for tensorflow only.
+ * Kernel name of a whole single-layer LSTM sequence: inputs x [B, T, I] (T >= 1), h, c [B, H], and the weights in
+ * TensorFlow's LSTMBlockCell layout from lstmBlockWeights (w [I + H, 4H], b [4H]); outputs y [B, T, H], h, c.
+ * Registered for tensorflow only.
  */
 export const LSTM_SEQUENCE = 'MaaiLSTMSequence';
+
+/**
+ * PyTorch's LSTM parameters (W_ih^T [I, 4H], W_hh^T [H, 4H], b_ih, b_hh; gate blocks i, f, g, o) in the layout of
+ * TensorFlow's LSTMBlockCell, which computes [x, h] @ w + b with gate blocks i, ci (= g), f, o: the two matrices
+ * stacked, the biases summed, the middle blocks swapped. Made once per weight set by the layer (layers/recurrent).
+ */
+export function lstmBlockWeights(wIhT: tf.Tensor, wHhT: tf.Tensor, bIh: tf.Tensor, bHh: tf.Tensor): { w: tf.Tensor2D; b: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const reorder = (t: tf.Tensor, axis: number) => {
+      const [i, f, g, o] = tf.split(t, 4, axis);
+      return tf.concat([i, g, f, o], axis);
+    };
+    return { w: reorder(tf.concat([wIhT, wHhT], 0), 1) as tf.Tensor2D, b: reorder(tf.add(bIh, bHh), 0) as tf.Tensor1D };
+  });
+}
 
 /** Kernel name of LayerNorm over the last axis: inputs x, weight, bias ([features]); attr eps. Tensorflow only. */
 export const LAYER_NORM = 'MaaiLayerNorm';
@@ -126,24 +142,12 @@ export function installTensorflowKernels(): void {
     kernelName: LSTM_SEQUENCE,
     backendName: BACKEND,
     kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-      const { x, h, c, wIhT, wHhT, bIh, bHh } = inputs as unknown as Record<string, tf.Tensor>;
+      const { x, h, c, w, b } = inputs as unknown as Record<string, tf.Tensor>;
       const be = backend as NativeBackend;
       const B = be.binding;
       const T = x.shape[1]!;
       const H = h.shape[1]!;
-      // TensorFlow's LSTMBlockCell computes [x, h] @ w + b with gate blocks i, ci (= PyTorch's g), f, o;
-      // PyTorch's are i, f, g, o: stack the two weight matrices and swap the middle blocks.
-      const reorder = (t: tf.Tensor, axis: number) => {
-        const [i, f, g, o] = tf.split(t, 4, axis);
-        const r = tf.concat([i, g, f, o], axis);
-        tf.dispose([i, f, g, o]);
-        return r;
-      };
-      const wCat = tf.concat([wIhT, wHhT], 0);
-      const w = reorder(wCat, 1);
-      const bSum = tf.add(bIh, bHh);
-      const b = reorder(bSum, 0);
-      const peep = tf.zeros([H]);
+      const peep = constant(`zeros ${H}`, () => tf.zeros([H]));
       const xs = tf.unstack(x, 1);
       const attrs = [
         { name: 'forget_bias', type: B.TF_ATTR_FLOAT, value: 0 },
@@ -164,7 +168,7 @@ export function installTensorflowKernels(): void {
         hs.push(hPrev);
       }
       const y = tf.stack(hs, 1);
-      tf.dispose([wCat, w, bSum, b, peep, ...xs, ...hs.slice(0, -1)]);
+      tf.dispose([...xs, ...hs.slice(0, -1)]);
       return [y, hPrev, cPrev];
     }) as unknown as tf.KernelFunc,
   });

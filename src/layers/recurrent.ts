@@ -10,7 +10,7 @@ import { Module, param } from './param';
 import { GRU_CELL, LSTM_CELL, hasFusedCell } from '../backend/recurrentCells';
 import { firstNonFinite } from '../util/finite';
 import { isFloat32Array } from '../util/isFloat32Array';
-import { LSTM_SEQUENCE, hasLstmSequence } from '../backend/tensorflowKernels';
+import { LSTM_SEQUENCE, hasLstmSequence, lstmBlockWeights } from '../backend/tensorflowKernels';
 
 export type RecurrentMode = 'LSTM' | 'GRU';
 
@@ -75,6 +75,29 @@ export class Recurrent implements Module {
     }, prefix);
   }
 
+  /** The weights in the layout of the backend's LSTM_SEQUENCE kernel, and the variables they were made from. */
+  private block: { w: tf.Tensor2D; b: tf.Tensor1D; from: object[] } | null = null;
+
+  /**
+   * The LSTM weights as TensorFlow's LSTMBlockCell wants them (an inference copy, made on first use; made again if
+   * a variable was given new data since, so a retrained layer never runs on a stale copy).
+   */
+  private blockWeights(): { w: tf.Tensor2D; b: tf.Tensor1D } {
+    const from = [this.wIhT.dataId, this.wHhT.dataId, this.bIh.dataId, this.bHh.dataId];
+    if (!this.block || this.block.from.some((d, i) => d !== from[i])) {
+      this.disposePrepared();
+      const p = lstmBlockWeights(this.wIhT, this.wHhT, this.bIh, this.bHh);
+      this.block = { w: tf.keep(p.w), b: tf.keep(p.b), from };
+    }
+    return this.block;
+  }
+
+  /** Frees the prepared copy (not a variable); the variables are freed by their owner. */
+  disposePrepared(): void {
+    if (this.block) tf.dispose([this.block.w, this.block.b]);
+    this.block = null;
+  }
+
   zeroState(batch: number): RecurrentState {
     const h = tf.zeros([batch, this.hiddenSize]) as tf.Tensor2D;
     return this.mode === 'LSTM' ? { h, c: tf.zeros([batch, this.hiddenSize]) as tf.Tensor2D } : { h };
@@ -93,7 +116,8 @@ export class Recurrent implements Module {
       let c: tf.Tensor2D | undefined = this.mode === 'LSTM' ? (state?.c ?? (tf.zeros([B, H]) as tf.Tensor2D)) : undefined;
       if (this.mode === 'LSTM' && T > 0 && hasLstmSequence()) {
         // The whole sequence as one kernel where the backend has it (tensorflow: one TensorFlow op per step).
-        const inputs = { x, h, c: c!, wIhT: this.wIhT, wHhT: this.wHhT, bIh: this.bIh, bHh: this.bHh };
+        const { w, b } = this.blockWeights();
+        const inputs = { x, h, c: c!, w, b };
         const [y, hT, cT] = tf.engine().runKernel(LSTM_SEQUENCE, inputs, {}) as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D];
         return { y, state: { h: hT, c: cT } };
       }

@@ -236,6 +236,7 @@ export class EncoderCPC implements AudioEncoder {
 
   dispose(): void {
     this.traced.clear();
+    this.gAR.baseNet.disposePrepared();
     disposeAll(this.variables());
   }
 }
