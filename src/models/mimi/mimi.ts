@@ -122,9 +122,10 @@ export class MimiModel {
   /**
    * One streaming call: chunk [B, T, 1] at 24 kHz (MaAI: 1920 per 12.5 Hz frame; other lengths are processed
    * as upstream does, the strided convs emitting floor() frames and the caches carrying the rest).
-   * Returns [B, N, hidden] and the next state; the given state is not modified or disposed.
+   * Returns [B, N, hidden] and the next state; the given state is not modified or disposed. `kvCache`: the KV
+   * buffer geometry (default MaAI's static cache; the chunked offline pass gives one as wide as the window).
    */
-  step(chunk: tf.Tensor3D, state: MimiState): { y: tf.Tensor3D; state: MimiState } {
+  step(chunk: tf.Tensor3D, state: MimiState, kvCache: StaticSlidingWindowCache = this.kvCache): { y: tf.Tensor3D; state: MimiState } {
     if (chunk.shape[0] !== state.batch) throw new RangeError(`Mimi step: chunk batch ${chunk.shape[0]} != state batch ${state.batch}`);
     return tidyTyped<{ y: tf.Tensor3D; state: MimiState }>(() => {
       const nEnc = this.encoder.convs.length;
@@ -136,7 +137,7 @@ export class MimiModel {
         return [s.y, ...s.caches];
       });
       const n = (seanet as tf.Tensor3D).shape[1];
-      const ctx = this.encoderTransformer.stepContext(state.position, n, this.kvCache);
+      const ctx = this.encoderTransformer.stepContext(state.position, n, kvCache);
       const L = state.kv.length;
       // Inputs: SEANet frames, the host-made context of this call (RoPE tables, mask, KV gather indices), the KV
       // buffers and the downsample's cache. Every call runs the same ops (see layers/kvCache.ts).
@@ -144,7 +145,7 @@ export class MimiModel {
       const [y, dCache, ...kvFlat] = this.traced.run(`transformer+downsample ${fused}`, ins, ([x, cos, sin, mask, kvKeep, ...rest]) => {
         const kv = Array.from({ length: L }, (_, i) => ({ keys: rest[2 * i] as tf.Tensor4D, values: rest[2 * i + 1] as tf.Tensor4D }));
         const c = { ...ctx, cos: cos as tf.Tensor2D, sin: sin as tf.Tensor2D, mask: mask as tf.Tensor2D, kvKeepTensor: kvKeep as tf.Tensor1D };
-        const t = this.encoderTransformer.step(x as tf.Tensor3D, state.position, this.kvCache, kv, c);
+        const t = this.encoderTransformer.step(x as tf.Tensor3D, state.position, kvCache, kv, c);
         const d = this.downsample.step(t.y, rest[2 * L] as tf.Tensor3D);
         return [d.y, d.cache, ...t.states.flatMap((s) => [s.keys, s.values])];
       });

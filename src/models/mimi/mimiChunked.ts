@@ -62,6 +62,13 @@ export function mimiCoreChunked(
       let r: { y: tf.Tensor3D; state: ChunkState };
       try {
         r = tidyTyped<{ y: tf.Tensor3D; state: ChunkState }>(() => {
+          if (!last && state.downsample) {
+            // A middle chunk is a streaming step of the core (on tensorflow: its traced functions, one set for all
+            // middle chunks); the first chunk (downsample from its first frame) and the last (end padding) are not.
+            const m = model.step(x, { padCaches: [...state.caches, state.downsample], kv: state.kv, position: state.position, batch }, kvCache);
+            const nEnc = state.caches.length;
+            return { y: m.y, state: { caches: m.state.padCaches.slice(0, nEnc), kv: m.state.kv, downsample: m.state.padCaches[nEnc], position: m.state.position } };
+          }
           const s = model.encoder.step(x, state.caches, last ? total : undefined);
           const t = model.encoderTransformer.step(s.y, state.position, kvCache, state.kv);
           const d = model.downsample.step(t.y, state.downsample, last ? seanetTotal : undefined);
