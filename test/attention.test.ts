@@ -17,7 +17,7 @@ describe('MimiAttention fused q/k/v copy', () => {
     const ctx = { rope, cos, sin, mask: slidingWindowMask(0, L, 0, L, 250) };
     const x = rand([1, L, hidden]) as tf.Tensor3D;
     const run = () => {
-      const y = attn.forward(x, ctx, 0).y;
+      const y = attn.forward(x, ctx).y;
       const d = (y.dataSync() as Float32Array).slice();
       y.dispose();
       return d;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { tidyTyped } from '../util/tidy';
 import { Linear } from './linear';
 import { RotaryEmbedding } from './rope';
-import { KVLayerState, StaticSlidingWindowCache } from './kvCache';
+import { KVLayerState, KVSpan, StaticSlidingWindowCache } from './kvCache';
 import { Module } from './param';
 import { WeightStore } from '../weights/store';
 
@@ -36,9 +36,8 @@ export interface AttentionContext {
   cos: tf.Tensor2D;
   sin: tf.Tensor2D;
   mask: tf.Tensor2D;
-  /** Streaming: which attended slot each KV buffer slot takes next (KVSpan.keep), and the same as an int32 tensor. */
-  kvKeep?: Int32Array;
-  kvKeepTensor?: tf.Tensor1D;
+  /** Streaming: the KV span of this call and its `keep` vector as an int32 tensor (see layers/kvCache). */
+  kv?: { span: KVSpan; keep: tf.Tensor1D };
 }
 
 export class MimiAttention implements Module {
@@ -94,11 +93,11 @@ export class MimiAttention implements Module {
   }
 
   /**
-   * x: [B, L, hidden] at absolute positions start .. start+L-1; `ctx` holds the RoPE tables and the additive mask
+   * x: [B, L, hidden] (its positions are in `ctx`'s RoPE tables and mask); `ctx` holds the RoPE tables and the additive mask
    * of this call, shared by all layers. Without a cache the sequence attends to itself; with one, keys/values go
    * through it and the next cache state is returned.
    */
-  forward(x: tf.Tensor3D, ctx: AttentionContext, start: number, cache?: { kv: StaticSlidingWindowCache; state: KVLayerState }): { y: tf.Tensor3D; next?: KVLayerState } {
+  forward(x: tf.Tensor3D, ctx: AttentionContext, cache?: { kv: StaticSlidingWindowCache; state: KVLayerState }): { y: tf.Tensor3D; next?: KVLayerState } {
     return tidyTyped<{ y: tf.Tensor3D; next?: KVLayerState }>(() => {
       const [B, L, C] = x.shape;
       const H = this.heads;
@@ -115,8 +114,8 @@ export class MimiAttention implements Module {
       const [qk, v] = tf.split(heads, [2 * H, H], 1) as [tf.Tensor4D, tf.Tensor4D];
       const [q, k] = tf.split(ctx.rope.apply(qk, ctx.cos, ctx.sin), 2, 1) as [tf.Tensor4D, tf.Tensor4D];
       if (!cache) return { y: this.attend(q, k, v, ctx.mask) };
-      if (!ctx.kvKeep) throw new Error('MimiAttention: a cached call needs ctx.kvKeep (MimiTransformer.stepContext)');
-      const u = cache.kv.update(cache.state, k, v, ctx.kvKeep, ctx.kvKeepTensor);
+      if (!ctx.kv) throw new Error('MimiAttention: a cached call needs ctx.kv (MimiTransformer.stepContext)');
+      const u = cache.kv.update(cache.state, k, v, ctx.kv.span, ctx.kv.keep);
       return { y: this.attend(q, u.keys, u.values, ctx.mask), next: u.next };
     });
   }

@@ -35,6 +35,8 @@ export interface KVSpan {
   positions: Int32Array;
   /** For each slot of the next buffer, the attended slot it takes. */
   keep: Int32Array;
+  /** `keep` as [start, length] runs of consecutive slots (for backends that slice instead of gathering). */
+  keepRuns: Array<[number, number]>;
 }
 
 export class StaticSlidingWindowCache {
@@ -52,7 +54,7 @@ export class StaticSlidingWindowCache {
       positions[0] = -1;
       for (let j = 1; j < W; j++) positions[j] = seen - W + j;
       for (let j = 0; j < W; j++) keep[j] = n + j;
-      return { positions, keep };
+      return { positions, keep, keepRuns: contiguousRuns(keep) };
     }
     // Slots 0 .. seen-1 written (position = slot), the rest hidden.
     for (let j = 0; j < W; j++) positions[j] = j < seen ? j : -1;
@@ -66,7 +68,7 @@ export class StaticSlidingWindowCache {
         keep[j] = e < seen ? e : W + (e - seen);
       }
     }
-    return { positions, keep };
+    return { positions, keep, keepRuns: contiguousRuns(keep) };
   }
 
   empty(batch: number, heads: number, headDim: number): KVLayerState {
@@ -77,19 +79,19 @@ export class StaticSlidingWindowCache {
   }
 
   /**
-   * `keep`: span(seen, n).keep, with `keepTensor` the same as an int32 tensor (made once per call, shared by the
-   * layers). On the native TensorFlow backends the next buffer is one GatherV2 by that tensor (the same op every
-   * call, so a traced step covers the whole stream); elsewhere it is a concat of slices over the runs of `keep`
-   * (tfjs-wasm's GatherV2 is a scalar loop: ~4 ms per call here, against copy-free slices). Returns new tensors only.
+   * `span`: this call's span(seen, n), with `keepTensor` its `keep` as an int32 tensor (both made once per call and
+   * shared by the layers). On the native TensorFlow backends the next buffer is one GatherV2 by that tensor (the
+   * same op every call, so a traced step covers the whole stream); elsewhere it is a concat of slices over
+   * `keepRuns` (tfjs-wasm's GatherV2 is a scalar loop: ~4 ms per call here, against copy-free slices). Returns new
+   * tensors only.
    */
-  update(state: KVLayerState, kNew: tf.Tensor4D, vNew: tf.Tensor4D, keep: Int32Array, keepTensor?: tf.Tensor1D): KVUpdate {
+  update(state: KVLayerState, kNew: tf.Tensor4D, vNew: tf.Tensor4D, span: KVSpan, keepTensor: tf.Tensor1D): KVUpdate {
     return tidyTyped<KVUpdate>(() => {
       const native = tf.getBackend() === 'tensorflow' || tf.getBackend() === 'cuda';
-      const runs = contiguousRuns(keep);
       const one = (buf: tf.Tensor4D, x: tf.Tensor4D) => {
         const att = tf.concat([buf, x], 2) as tf.Tensor4D;
-        if (native && keepTensor) return { att, next: tf.gather(att, keepTensor, 2) as tf.Tensor4D };
-        const parts = runs.map(([start, len]) => tf.slice(att, [0, 0, start, 0], [-1, -1, len, -1]) as tf.Tensor4D);
+        if (native) return { att, next: tf.gather(att, keepTensor, 2) as tf.Tensor4D };
+        const parts = span.keepRuns.map(([start, len]) => tf.slice(att, [0, 0, start, 0], [-1, -1, len, -1]) as tf.Tensor4D);
         return { att, next: parts.length === 1 ? parts[0] : (tf.concat(parts, 2) as tf.Tensor4D) };
       };
       const k = one(state.keys, kNew);

@@ -141,10 +141,10 @@ export class MimiModel {
       const L = state.kv.length;
       // Inputs: SEANet frames, the host-made context of this call (RoPE tables, mask, KV gather indices), the KV
       // buffers and the downsample's cache. Every call runs the same ops (see layers/kvCache.ts).
-      const ins = [seanet, ctx.cos, ctx.sin, ctx.mask, ctx.kvKeepTensor!, ...state.kv.flatMap((s) => [s.keys, s.values]), state.padCaches[nEnc]];
+      const ins = [seanet, ctx.cos, ctx.sin, ctx.mask, ctx.kv!.keep, ...state.kv.flatMap((s) => [s.keys, s.values]), state.padCaches[nEnc]];
       const [y, dCache, ...kvFlat] = this.traced.run(`transformer+downsample ${fused}`, ins, ([x, cos, sin, mask, kvKeep, ...rest]) => {
         const kv = Array.from({ length: L }, (_, i) => ({ keys: rest[2 * i] as tf.Tensor4D, values: rest[2 * i + 1] as tf.Tensor4D }));
-        const c = { ...ctx, cos: cos as tf.Tensor2D, sin: sin as tf.Tensor2D, mask: mask as tf.Tensor2D, kvKeepTensor: kvKeep as tf.Tensor1D };
+        const c = { ...ctx, cos: cos as tf.Tensor2D, sin: sin as tf.Tensor2D, mask: mask as tf.Tensor2D, kv: { span: ctx.kv!.span, keep: kvKeep as tf.Tensor1D } };
         const t = this.encoderTransformer.step(x as tf.Tensor3D, state.position, kvCache, kv, c);
         const d = this.downsample.step(t.y, rest[2 * L] as tf.Tensor3D);
         return [d.y, d.cache, ...t.states.flatMap((s) => [s.keys, s.values])];

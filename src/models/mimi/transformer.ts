@@ -41,11 +41,10 @@ export class MimiTransformerLayer implements Module {
   forward(
     x: tf.Tensor3D,
     ctx: AttentionContext,
-    start: number,
     cache?: { kv: StaticSlidingWindowCache; state: KVLayerState },
   ): { y: tf.Tensor3D; next?: KVLayerState } {
     return tidyTyped<{ y: tf.Tensor3D; next?: KVLayerState }>(() => {
-      const a = this.selfAttn.forward(this.inputLayernorm.forward(x), ctx, start, cache);
+      const a = this.selfAttn.forward(this.inputLayernorm.forward(x), ctx, cache);
       const h = tf.add(x, tf.mul(a.y, this.selfAttnLayerScale)) as tf.Tensor3D;
       const m = this.fc2.forward(gelu(this.fc1.forward(this.postAttentionLayernorm.forward(h))));
       return { y: tf.add(h, tf.mul(m, this.mlpLayerScale)), next: a.next };
@@ -85,7 +84,7 @@ export class MimiTransformer implements Module {
       const { cos, sin } = this.rope.tables(0, L);
       const ctx = { rope: this.rope, cos, sin, mask: slidingWindowMask(0, L, 0, L, this.config.sliding_window) };
       let h = x;
-      for (const layer of this.layers) h = layer.forward(h, ctx, 0).y;
+      for (const layer of this.layers) h = layer.forward(h, ctx).y;
       return h;
     });
   }
@@ -95,7 +94,7 @@ export class MimiTransformer implements Module {
     const { cos, sin } = this.rope.tables(start, L);
     const span = kv.span(start, L);
     const mask = slidingWindowMaskAt(start, L, span.positions, this.config.sliding_window);
-    return { rope: this.rope, cos, sin, mask, kvKeep: span.keep, kvKeepTensor: tf.tensor1d(span.keep, 'int32') };
+    return { rope: this.rope, cos, sin, mask, kv: { span, keep: tf.tensor1d(span.keep, 'int32') } };
   }
 
   /** Streaming: x at absolute positions start .. start+L-1 through the per-layer caches. */
@@ -105,7 +104,7 @@ export class MimiTransformer implements Module {
       let h = x;
       const next: KVLayerState[] = [];
       this.layers.forEach((layer, i) => {
-        const r = layer.forward(h, c, start, { kv, state: states[i] });
+        const r = layer.forward(h, c, { kv, state: states[i] });
         h = r.y;
         next.push(r.next!);
       });
