@@ -3,6 +3,7 @@
  * with the state carried between them (exactly equal to the one-shot pass), so memory is bounded by the chunk
  * length, not the signal's; a signal of at most one chunk runs in one piece.
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { firstNonFinite } from '../util/finite';
 
 /** 5 s at 16 kHz: the default chunk of the offline pass. */
@@ -47,4 +48,15 @@ export function assertFiniteFeatures(data: ArrayLike<number>, frames: number, di
     `${where}: the output is non-finite (row ${b}, frame ${f}, channel ${i % dim}: ${data[i]}); ` +
       'the weights or the config make the model overflow',
   );
+}
+
+/** `y` ([B, frames, dim]) if its features are all finite; otherwise it is disposed and assertFiniteFeatures' error thrown. */
+export function checkedFeatures(y: tf.Tensor3D, where: string): tf.Tensor3D {
+  try {
+    assertFiniteFeatures(y.dataSync(), y.shape[1], y.shape[2], where);
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
+  return y;
 }

@@ -14,7 +14,7 @@ import { setTrainable, disposeAll } from '../../layers/param';
 import { WeightStore } from '../../weights/store';
 import { CPCAR, CPCEncoder } from './cpc';
 import { checkWave, toWaveTensor } from '../input';
-import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples, progressReporter } from '../offline';
+import { OfflineOptions, checkedFeatures, offlineChunkSamples, progressReporter } from '../offline';
 import { cpcForwardChunked } from './cpcChunked';
 import { tidyTyped } from '../../util/tidy';
 import { TracedSteps } from '../../backend/tfFunction';
@@ -159,12 +159,7 @@ export class EncoderCPC implements AudioEncoder {
     } finally {
       if (x && x !== wave) x.dispose();
     }
-    try {
-      assertFiniteFeatures(y.dataSync(), y.shape[1], y.shape[2], where);
-    } catch (e) {
-      y.dispose();
-      throw e;
-    }
+    checkedFeatures(y, where);
     progress(T);
     return y;
   }

@@ -25,7 +25,7 @@ import { toRows } from '../input';
 import type { AudioEncoder, CallWindow, CallWindowOptions } from '../../pipeline/types';
 import { callWindowFor } from '../../pipeline/realtimeLoop';
 import { mimiCoreChunked } from './mimiChunked';
-import { OfflineOptions, assertFiniteFeatures, offlineChunkSamples, progressReporter } from '../offline';
+import { OfflineOptions, checkedFeatures, offlineChunkSamples, progressReporter } from '../offline';
 
 export interface EncoderMimiOptions {
   /** Output frame rate (MaAI's default 10; 12.5 skips the alignment). */
@@ -168,12 +168,7 @@ export class EncoderMimi implements AudioEncoder {
     progress(0);
     const T24 = sincResampleLength(T16, this.inputSampleRate, this.sampleRate);
     const y = T24 <= chunk24 ? this.forwardOneShot(rows) : this.forwardChunked(rows, chunk24, (end) => progress(Math.min(T16, Math.round((end * this.inputSampleRate) / this.sampleRate))));
-    try {
-      assertFiniteFeatures(y.dataSync(), y.shape[1], y.shape[2], where);
-    } catch (e) {
-      y.dispose();
-      throw e;
-    }
+    checkedFeatures(y, where);
     progress(T16);
     return y;
   }
