@@ -13,65 +13,63 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Bumped when the patch changes, so that setup-backend rebuilds an addon built with an older one. */
-export const BINDING_PATCH_VERSION = 2;
+export const BINDING_PATCH_VERSION = 3;
 
 const MARKER = '// maai-encoder binding patch';
 
 const FUNCTIONS = `
 ${MARKER} v${BINDING_PATCH_VERSION}: FunctionDef registration and the op list (see maai-encoder's backend/bindingPatch.ts).
-static napi_value MaaiAddFunctionDef(napi_env env, napi_callback_info info) {
+// The first argument of a call; false (with argc < 1) when there is none.
+static bool MaaiFirstArg(napi_env env, napi_callback_info info, napi_value *arg) {
   size_t argc = 1;
-  napi_value args[1];
   napi_value js_this;
-  napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
-  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-  bool is_typed = false;
-  if (argc >= 1) napi_is_typedarray(env, args[0], &is_typed);
-  if (!is_typed) {
-    NAPI_THROW_ERROR(env, "maaiAddFunctionDef() expects one Uint8Array");
-    return nullptr;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  napi_value array_buffer;
-  size_t offset;
-  nstatus = napi_get_typedarray_info(env, args[0], &type, &length, &data, &array_buffer, &offset);
-  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-  if (type != napi_uint8_array) {
-    NAPI_THROW_ERROR(env, "maaiAddFunctionDef() expects one Uint8Array");
-    return nullptr;
-  }
+  *arg = nullptr;
+  napi_status nstatus = napi_get_cb_info(env, info, &argc, arg, &js_this, nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, false);
+  return argc >= 1;
+}
+
+// Runs f(context, status) on the binding's eager context: undefined, or TensorFlow's status as a JS error.
+template <typename F>
+static napi_value MaaiWithContext(napi_env env, F f) {
   TFJSBackend *const backend = GetTFJSBackend(env);
   if (!backend) return nullptr;
   TF_AutoStatus tf_status;
-  TFE_ContextAddFunctionDef(backend->tfe_context_, static_cast<const char *>(data), length, tf_status.status);
+  f(backend->tfe_context_, tf_status.status);
   ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
   napi_value undefined_value;
   napi_get_undefined(env, &undefined_value);
   return undefined_value;
 }
 
+static napi_value MaaiAddFunctionDef(napi_env env, napi_callback_info info) {
+  napi_value arg;
+  bool is_typed = false;
+  if (MaaiFirstArg(env, info, &arg)) napi_is_typedarray(env, arg, &is_typed);
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void *data = nullptr;
+  napi_value array_buffer;
+  size_t offset;
+  if (is_typed) napi_get_typedarray_info(env, arg, &type, &length, &data, &array_buffer, &offset);
+  if (!is_typed || type != napi_uint8_array) {
+    NAPI_THROW_ERROR(env, "maaiAddFunctionDef() expects one Uint8Array");
+    return nullptr;
+  }
+  return MaaiWithContext(env, [&](TFE_Context *ctx, TF_Status *status) {
+    TFE_ContextAddFunctionDef(ctx, static_cast<const char *>(data), length, status);
+  });
+}
+
 static napi_value MaaiRemoveFunction(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value args[1];
-  napi_value js_this;
-  napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
-  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  napi_value arg;
   char name[256];
   size_t length = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, args[0], name, sizeof(name), &length) != napi_ok) {
+  if (!MaaiFirstArg(env, info, &arg) || napi_get_value_string_utf8(env, arg, name, sizeof(name), &length) != napi_ok) {
     NAPI_THROW_ERROR(env, "maaiRemoveFunction() expects a function name");
     return nullptr;
   }
-  TFJSBackend *const backend = GetTFJSBackend(env);
-  if (!backend) return nullptr;
-  TF_AutoStatus tf_status;
-  TFE_ContextRemoveFunction(backend->tfe_context_, name, tf_status.status);
-  ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
-  napi_value undefined_value;
-  napi_get_undefined(env, &undefined_value);
-  return undefined_value;
+  return MaaiWithContext(env, [&](TFE_Context *ctx, TF_Status *status) { TFE_ContextRemoveFunction(ctx, name, status); });
 }
 
 static napi_value MaaiGetAllOpList(napi_env env, napi_callback_info info) {
